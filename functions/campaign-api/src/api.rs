@@ -1,0 +1,285 @@
+//! The operator API: request parsing, routing, and the config routes.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{json, Value};
+use tracing::{info, warn, Instrument};
+
+use shared::api_error::ApiError;
+use shared::campaign_config::{CampaignConfig, ConfigRejection};
+use shared::cxone::{CxoneClient, CxoneError};
+use shared::deadline::Deadline;
+use shared::store::audit::{AuditRecord, AuditStore};
+use shared::store::state::StateStore;
+
+/// Largest body the API accepts, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The function's name, as actor when no IAM principal is known.
+pub const FUNCTION_NAME: &str = "campaign-api";
+
+/// The API with its clients, built once per cold start.
+pub struct Api {
+    /// CXone client.
+    pub cxone: Arc<CxoneClient>,
+    /// State table.
+    pub state: StateStore,
+    /// Audit table.
+    pub audit: AuditStore,
+}
+
+/// The routes this function serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /campaigns/{skillId}/config`.
+    GetConfig,
+    /// `PUT /campaigns/{skillId}/config`.
+    PutConfig,
+}
+
+/// A request, parsed from API Gateway's event.
+#[derive(Debug)]
+pub struct ApiRequest {
+    /// Which route.
+    pub route: Route,
+    /// The campaign.
+    pub skill_id: i64,
+    /// Raw body bytes.
+    pub body: Vec<u8>,
+    /// API Gateway's request time (`requestContext.timeEpoch`).
+    pub time: DateTime<Utc>,
+    /// The IAM principal, or the function name.
+    pub actor: String,
+    /// The request id.
+    pub request_id: String,
+}
+
+/// A JSON response.
+pub fn json_response(status: u16, body: &Value) -> Response<Body> {
+    build(status, body.to_string())
+}
+
+fn build(status: u16, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = lambda_http::http::StatusCode::from_u16(status)
+        .unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        lambda_http::http::header::CONTENT_TYPE,
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The response for an error.
+pub fn error_response(error: &ApiError) -> Response<Body> {
+    build(error.status, error.body())
+}
+
+fn body_bytes(body: &Body) -> Vec<u8> {
+    match body {
+        Body::Empty => Vec::new(),
+        Body::Text(t) => t.as_bytes().to_vec(),
+        Body::Binary(b) => b.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// Parses API Gateway's request into an [`ApiRequest`] (routing included).
+pub fn parse_request(request: &Request) -> Result<ApiRequest, ApiError> {
+    let context = request.request_context_ref();
+    let (time, actor, context_request_id, route_key) = match context {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (
+            DateTime::<Utc>::from_timestamp_millis(ctx.time_epoch),
+            ctx.authorizer
+                .as_ref()
+                .and_then(|a| a.iam.as_ref())
+                .and_then(|iam| iam.user_arn.clone()),
+            ctx.request_id.clone(),
+            ctx.route_key.clone(),
+        ),
+        _ => (None, None, None, None),
+    };
+    let time =
+        time.ok_or_else(|| ApiError::bad_request("request has no requestContext.timeEpoch"))?;
+    let path = request.raw_http_path();
+    let method = request.method().as_str();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let route = match (route_key.as_deref(), method, segments.as_slice()) {
+        (Some("GET /campaigns/{skillId}/config"), _, _)
+        | (_, "GET", ["campaigns", _, "config"]) => Route::GetConfig,
+        (Some("PUT /campaigns/{skillId}/config"), _, _)
+        | (_, "PUT", ["campaigns", _, "config"]) => Route::PutConfig,
+        (_, _, ["campaigns", _, "config"]) => {
+            return Err(ApiError::method_not_allowed(format!(
+                "{method} is not allowed on {path}"
+            )))
+        }
+        _ => return Err(ApiError::not_found(format!("no route for {method} {path}"))),
+    };
+    let raw_id = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("skillId").map(str::to_owned))
+        .or_else(|| segments.get(1).map(|s| (*s).to_owned()))
+        .unwrap_or_default();
+    let skill_id = raw_id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "skillId must be a positive integer, got {raw_id:?}"
+            ))
+        })?;
+    let body = body_bytes(request.body());
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::too_large(MAX_BODY_BYTES));
+    }
+    let request_id = request
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .or(context_request_id)
+        .unwrap_or_else(|| "unknown".into());
+    Ok(ApiRequest {
+        route,
+        skill_id,
+        body,
+        time,
+        actor: actor.unwrap_or_else(|| FUNCTION_NAME.into()),
+        request_id,
+    })
+}
+
+fn cxone_error(e: &CxoneError) -> ApiError {
+    warn!(error = %e, "CXone call failed");
+    ApiError::bad_gateway(format!("CXone failed: {e}"))
+}
+
+impl Api {
+    /// Serves one HTTP request; never fails (errors are responses).
+    pub async fn handle(&self, request: Request, deadline: Deadline) -> Response<Body> {
+        let parsed = match parse_request(&request) {
+            Ok(parsed) => parsed,
+            Err(e) => return error_response(&e),
+        };
+        let span =
+            tracing::info_span!("campaign", skill_id = parsed.skill_id, route = ?parsed.route);
+        let result = async {
+            match parsed.route {
+                Route::GetConfig => self.get_config(&parsed).await,
+                Route::PutConfig => self.put_config(&parsed, &deadline).await,
+            }
+        }
+        .instrument(span)
+        .await;
+        match result {
+            Ok(response) => response,
+            Err(e) => error_response(&e),
+        }
+    }
+
+    async fn get_config(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let stored = self
+            .state
+            .get_config(request.skill_id)
+            .await
+            .map_err(|e| {
+                warn!(error = %e, "state read failed");
+                ApiError::unavailable("could not read the campaign config; retry")
+            })?
+            .ok_or_else(|| {
+                ApiError::not_found(format!("campaign {} has no config", request.skill_id))
+            })?;
+        Ok(json_response(200, &json!(stored)))
+    }
+
+    async fn put_config(
+        &self,
+        request: &ApiRequest,
+        deadline: &Deadline,
+    ) -> Result<Response<Body>, ApiError> {
+        let config =
+            CampaignConfig::parse(&request.body, request.skill_id).map_err(|e| match e {
+                ConfigRejection::Shape(message) => ApiError::bad_request(message),
+                ConfigRejection::Values(problems) => {
+                    ApiError::unprocessable("the config has unlawful or out-of-range values")
+                        .with_details(problems.iter().map(|p| json!(p)).collect())
+                }
+            })?;
+        let skill = match self.cxone.skill(request.skill_id, deadline).await {
+            Ok(skill) => skill,
+            Err(e) if e.is_not_found() => {
+                return Err(ApiError::not_found(format!(
+                    "CXone has no skill {}",
+                    request.skill_id
+                )))
+            }
+            Err(e) => return Err(cxone_error(&e)),
+        };
+        if !(skill.is_outbound && skill.outbound_strategy.as_deref() == Some("Personal Connection"))
+        {
+            return Err(ApiError::unprocessable(format!(
+                "skill {} is not an outbound Personal Connection skill",
+                request.skill_id
+            )));
+        }
+        if let Some(failover) = &config.failover {
+            match self.cxone.skill(failover.backup_skill_id, deadline).await {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {
+                    return Err(ApiError::unprocessable(format!(
+                        "backup skill {} does not exist in CXone",
+                        failover.backup_skill_id
+                    ))
+                    .with_details(vec![
+                        json!({"field": "failover.backupSkillId", "problem": "no such skill"}),
+                    ]))
+                }
+                Err(e) => return Err(cxone_error(&e)),
+            }
+        }
+        let storage = |e: shared::store::StoreError| {
+            warn!(error = %e, "state write failed");
+            ApiError::unavailable("could not store the campaign config; retry")
+        };
+        let previous = self
+            .state
+            .get_config(request.skill_id)
+            .await
+            .map_err(storage)?;
+        let stored = self
+            .state
+            .put_config(
+                request.skill_id,
+                &config,
+                previous.as_ref().map(|p| p.version),
+                &request.actor,
+                request.time,
+            )
+            .await
+            .map_err(storage)?
+            .ok_or_else(|| {
+                ApiError::conflict("the config changed while this request was applied; retry")
+            })?;
+        let record = AuditRecord {
+            skill_id: request.skill_id,
+            at: request.time,
+            actor: request.actor.clone(),
+            action: "config.put".into(),
+            before: previous.as_ref().map_or(Value::Null, |p| json!(p.config)),
+            after: json!(config),
+            why: "operator changed the campaign config".into(),
+            outcome: "written".into(),
+            request_id: request.request_id.clone(),
+            details: json!({"version": stored.version}),
+        };
+        self.audit.append(&record).await.map_err(|e| {
+            warn!(error = %e, "audit write failed");
+            ApiError::unavailable("the config was stored but its audit record was not; retry")
+        })?;
+        info!(version = stored.version, "campaign config written");
+        Ok(json_response(200, &json!(stored)))
+    }
+}

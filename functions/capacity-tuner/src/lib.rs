@@ -1,0 +1,22 @@
+//! The capacity tuner: every 5 minutes, pacing for every enabled campaign,
+//! decided by the engine, written safely, audited.
+//!
+//! `main.rs` only builds [`Tuner`] once per cold start and hands it events.
+
+pub mod tuner;
+
+pub use tuner::{CampaignReport, Tick, TickError, TickReport, Tuner, FUNCTION_NAME};
+
+use shared::wiring::Deps;
+
+impl Tuner {
+    /// The tuner over clients built once per cold start.
+    pub fn new(deps: &Deps) -> Self {
+        Self {
+            cxone: deps.cxone.clone(),
+            state: deps.state(),
+            audit: deps.audit(),
+            idempotency: deps.idempotency(),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The operator API's error body: `{"error": code, "message": text, "details": [...]}`.
+//!
+//! One type for every HTTP function so codes and statuses stay consistent
+//! (design.md, "Operator HTTP API"). A 500 never carries internals.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// An error answer of an HTTP function.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ApiError {
+    /// HTTP status.
+    #[serde(skip)]
+    pub status: u16,
+    /// Stable machine-readable code.
+    pub error: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Itemised problems (fields, violations), possibly empty.
+    pub details: Vec<Value>,
+}
+
+impl ApiError {
+    fn new(status: u16, error: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// Adds itemised details.
+    pub fn with_details(mut self, details: Vec<Value>) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// 400: bad JSON, missing or unknown fields, bad path parameters.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "bad_request", message)
+    }
+    /// 401: not authenticated (signature missing or wrong).
+    pub fn unauthorized() -> Self {
+        Self::new(401, "unauthorized", "authentication failed")
+    }
+    /// 404: unknown campaign or route.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+    /// 405: route exists, method does not.
+    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+        Self::new(405, "method_not_allowed", message)
+    }
+    /// 409: a request with the same idempotency key is still in progress.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(409, "conflict", message)
+    }
+    /// 413: body too large.
+    pub fn too_large(limit_bytes: usize) -> Self {
+        Self::new(
+            413,
+            "payload_too_large",
+            format!("body exceeds {limit_bytes} bytes"),
+        )
+    }
+    /// 422: understood but refused (law, limits, reused key with another body).
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(422, "unprocessable", message)
+    }
+    /// 429: throttled.
+    pub fn throttled(message: impl Into<String>) -> Self {
+        Self::new(429, "throttled", message)
+    }
+    /// 502: CXone failed.
+    pub fn bad_gateway(message: impl Into<String>) -> Self {
+        Self::new(502, "cxone_failed", message)
+    }
+    /// 503: storage failed; the caller should retry.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(503, "storage_unavailable", message)
+    }
+    /// 500: never carries internals.
+    pub fn internal() -> Self {
+        Self::new(
+            500,
+            "internal",
+            "internal error; see logs with the request id",
+        )
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"error":"internal","message":"internal error","details":[]}"#.to_owned()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_has_the_three_fields() {
+        let e = ApiError::unprocessable("no").with_details(vec![serde_json::json!({"field": "x"})]);
+        let v: Value = serde_json::from_str(&e.body()).unwrap();
+        assert_eq!(v["error"], "unprocessable");
+        assert_eq!(v["message"], "no");
+        assert_eq!(v["details"][0]["field"], "x");
+        assert!(v.get("status").is_none());
+    }
+}

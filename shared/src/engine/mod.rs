@@ -1,0 +1,9 @@
+//! Pure decision code: no I/O, no clock, no randomness it was not handed.
+//!
+//! - [`dialer`]: discrete-event model of the Personal Connection dialler and agents;
+//! - [`pacing`]: the pacing policy that chooses `maximumRatio`;
+//! - [`compliance`]: calling-hour and abandonment law.
+
+pub mod compliance;
+pub mod dialer;
+pub mod pacing;

@@ -1,0 +1,32 @@
+//! The outbound autopilot's common crate.
+//!
+//! One module per concern:
+//! - [`config`]: the environment, read once per cold start;
+//! - [`deadline`]: the invocation deadline every retry and lease is bounded by;
+//! - [`secret`]: the bundle's secret (CXone credentials, webhook secrets), cached;
+//! - [`cxone`]: the NICE CXone REST client (auth, retries, paging, typed calls);
+//! - [`engine`]: pure decision code (dialler model, pacing, compliance): no I/O, no clock;
+//! - [`store`]: DynamoDB stores (audit, state: configs, leases, last-written values);
+//! - [`invocation`]: request id and deadline of the invocation being served;
+//! - [`idempotency`]: the Powertools idempotency protocol on DynamoDB;
+//! - [`api_error`]: the HTTP error body shared by every API function;
+//! - [`campaign_config`]: the campaign config JSON, parsed and validated;
+//! - [`safe_write`]: the lease-guarded, override-respecting write of CXone settings;
+//! - [`webhook`]: signed event intake (signature, body validation, counters);
+//! - [`observability`]: JSON logs and CloudWatch embedded metrics;
+//! - [`wiring`]: the clients a function builds once per cold start.
+
+pub mod api_error;
+pub mod campaign_config;
+pub mod config;
+pub mod cxone;
+pub mod deadline;
+pub mod engine;
+pub mod idempotency;
+pub mod invocation;
+pub mod observability;
+pub mod safe_write;
+pub mod secret;
+pub mod store;
+pub mod webhook;
+pub mod wiring;

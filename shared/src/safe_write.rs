@@ -1,0 +1,402 @@
+//! Safe writes of CXone general settings (design.md, "Safe writes").
+//!
+//! CXone has no ETag, so the bundle guards its own writes:
+//! 1. the caller holds the campaign's lease ([`crate::store::state::StateStore::acquire_lease`]);
+//! 2. [`plan`] compares what the caller wants with the live values and with
+//!    what the bundle last wrote: a field whose live value differs from the
+//!    bundle's last write was changed by a person, so it is left alone for
+//!    the hold and the override is reported; changes below the hysteresis
+//!    step are not written;
+//! 3. [`SafeWriter::apply`] re-reads just before writing (a person may have
+//!    edited in between), writes only the fields that change, reads back to
+//!    confirm, and records what it wrote.
+//!
+//! [`plan`] is pure; [`SafeWriter`] does the I/O.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::cxone::{CxoneClient, CxoneError};
+use crate::deadline::Deadline;
+use crate::store::state::{FieldRecord, FieldRecords, StateStore};
+use crate::store::StoreError;
+
+/// Two values closer than this are the same value.
+const SAME: f64 = 1e-6;
+
+/// A field the caller wants set, with its hysteresis step.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Desired {
+    /// CXone field name, e.g. `maximumRatio`.
+    pub field: String,
+    /// The value wanted.
+    pub value: f64,
+    /// Changes smaller than this are not written.
+    pub hysteresis: f64,
+}
+
+/// What happened to one field.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "status")]
+pub enum FieldStatus {
+    /// Written and confirmed by reading back.
+    Written,
+    /// Already at the wanted value.
+    Unchanged,
+    /// The change is below the hysteresis step.
+    BelowHysteresis,
+    /// A person changed the field before: left alone until `until`.
+    Held {
+        /// End of the hold.
+        until: DateTime<Utc>,
+    },
+    /// A person changed the field since the bundle's last write: hold starts now.
+    OverrideDetected {
+        /// The bundle's last write.
+        last_written: f64,
+        /// The live value the person set.
+        live: f64,
+        /// End of the hold.
+        until: DateTime<Utc>,
+    },
+    /// A person changed the field between the bundle's read and its write.
+    ChangedDuringWrite {
+        /// The value first read.
+        read: f64,
+        /// The value re-read just before writing.
+        reread: f64,
+        /// End of the hold.
+        until: DateTime<Utc>,
+    },
+    /// CXone did not keep the written value.
+    NotConfirmed {
+        /// What the read-back showed.
+        read_back: Option<f64>,
+    },
+}
+
+/// One field's before, wanted and after values, and what happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldOutcome {
+    /// CXone field name.
+    pub field: String,
+    /// Live value before.
+    pub before: Option<f64>,
+    /// The value wanted.
+    pub desired: f64,
+    /// Live value after.
+    pub after: Option<f64>,
+    /// What happened.
+    #[serde(flatten)]
+    pub status: FieldStatus,
+}
+
+impl FieldOutcome {
+    /// Whether a person's change is being respected for this field.
+    pub fn is_override(&self) -> bool {
+        matches!(
+            self.status,
+            FieldStatus::Held { .. }
+                | FieldStatus::OverrideDetected { .. }
+                | FieldStatus::ChangedDuringWrite { .. }
+        )
+    }
+}
+
+/// Why a safe write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SafeWriteError {
+    /// CXone failed.
+    #[error(transparent)]
+    Cxone(#[from] CxoneError),
+    /// The state table failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The numeric value of `field` in a settings object.
+pub fn number(settings: &Map<String, Value>, field: &str) -> Option<f64> {
+    match settings.get(field)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn same(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() < SAME,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// The pure first pass: which fields to write now, given live settings and records.
+///
+/// Updates `records` for holds that start or end; returns the outcomes for
+/// fields that will not be written and the list of fields that should be.
+pub fn plan(
+    desired: &[Desired],
+    live: &Map<String, Value>,
+    records: &mut FieldRecords,
+    now: DateTime<Utc>,
+    hold: Duration,
+) -> (Vec<FieldOutcome>, Vec<Desired>) {
+    let mut settled = Vec::new();
+    let mut to_write = Vec::new();
+    for want in desired {
+        let live_value = number(live, &want.field);
+        let record = records.entry(want.field.clone()).or_default();
+        let outcome = |status| FieldOutcome {
+            field: want.field.clone(),
+            before: live_value,
+            desired: want.value,
+            after: live_value,
+            status,
+        };
+        if let Some(until) = record.held_until {
+            if until > now {
+                settled.push(outcome(FieldStatus::Held { until }));
+                continue;
+            }
+            // The hold is over: the person's value becomes the baseline.
+            record.held_until = None;
+            record.override_value = None;
+            record.last_written = live_value.map(Value::from);
+            record.written_at = Some(now);
+        }
+        let last_written = record.last_written.as_ref().and_then(Value::as_f64);
+        if let (Some(written), Some(current)) = (last_written, live_value) {
+            if !same(Some(written), Some(current)) {
+                let until = now + hold;
+                record.held_until = Some(until);
+                record.override_value = Some(Value::from(current));
+                settled.push(outcome(FieldStatus::OverrideDetected {
+                    last_written: written,
+                    live: current,
+                    until,
+                }));
+                continue;
+            }
+        }
+        match live_value {
+            Some(current) if same(Some(current), Some(want.value)) => {
+                settled.push(outcome(FieldStatus::Unchanged));
+            }
+            Some(current) if (current - want.value).abs() < want.hysteresis => {
+                settled.push(outcome(FieldStatus::BelowHysteresis));
+            }
+            _ => to_write.push(want.clone()),
+        }
+    }
+    (settled, to_write)
+}
+
+/// Performs safe writes of general settings for one campaign.
+pub struct SafeWriter<'a> {
+    cxone: &'a CxoneClient,
+    state: &'a StateStore,
+}
+
+impl<'a> SafeWriter<'a> {
+    /// A writer using these clients.
+    pub fn new(cxone: &'a CxoneClient, state: &'a StateStore) -> Self {
+        Self { cxone, state }
+    }
+
+    /// Applies `desired` to `skill_id`, given the settings the decision was made on.
+    ///
+    /// The caller must hold the campaign's lease.
+    pub async fn apply(
+        &self,
+        skill_id: i64,
+        desired: &[Desired],
+        first_read: &Map<String, Value>,
+        now: DateTime<Utc>,
+        hold: Duration,
+        deadline: &Deadline,
+    ) -> Result<Vec<FieldOutcome>, SafeWriteError> {
+        let mut records = self.state.get_fields(skill_id).await?;
+        let before_records = records.clone();
+        let (mut outcomes, candidates) = plan(desired, first_read, &mut records, now, hold);
+        let mut patch = Map::new();
+        if !candidates.is_empty() {
+            let reread = self
+                .cxone
+                .general_settings(skill_id, deadline)
+                .await?
+                .to_map();
+            for want in &candidates {
+                let read = number(first_read, &want.field);
+                let again = number(&reread, &want.field);
+                if !same(read, again) {
+                    let until = now + hold;
+                    let record = records.entry(want.field.clone()).or_default();
+                    record.held_until = Some(until);
+                    record.override_value = again.map(Value::from);
+                    outcomes.push(FieldOutcome {
+                        field: want.field.clone(),
+                        before: read,
+                        desired: want.value,
+                        after: again,
+                        status: FieldStatus::ChangedDuringWrite {
+                            read: read.unwrap_or(f64::NAN),
+                            reread: again.unwrap_or(f64::NAN),
+                            until,
+                        },
+                    });
+                } else {
+                    patch.insert(want.field.clone(), Value::from(want.value));
+                }
+            }
+        }
+        if !patch.is_empty() {
+            self.cxone
+                .update_general_settings_fields(skill_id, &patch, deadline)
+                .await?;
+            let back = self
+                .cxone
+                .general_settings(skill_id, deadline)
+                .await?
+                .to_map();
+            for want in candidates.iter().filter(|w| patch.contains_key(&w.field)) {
+                let read_back = number(&back, &want.field);
+                let status = if same(read_back, Some(want.value)) {
+                    records.insert(
+                        want.field.clone(),
+                        FieldRecord {
+                            last_written: Some(Value::from(want.value)),
+                            written_at: Some(now),
+                            held_until: None,
+                            override_value: None,
+                        },
+                    );
+                    FieldStatus::Written
+                } else {
+                    FieldStatus::NotConfirmed { read_back }
+                };
+                outcomes.push(FieldOutcome {
+                    field: want.field.clone(),
+                    before: number(first_read, &want.field),
+                    desired: want.value,
+                    after: read_back,
+                    status,
+                });
+            }
+        }
+        if records != before_records {
+            self.state.put_fields(skill_id, &records).await?;
+        }
+        outcomes.sort_by(|a, b| a.field.cmp(&b.field));
+        Ok(outcomes)
+    }
+}
+
+/// Field records keyed for readers that want a plain map.
+pub fn records_by_field(records: &FieldRecords) -> BTreeMap<&str, &FieldRecord> {
+    records.iter().map(|(k, v)| (k.as_str(), v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn live(ratio: f64) -> Map<String, Value> {
+        json!({"maximumRatio": ratio, "abandonRateThreshold": 2.5})
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    }
+    fn want(v: f64) -> Vec<Desired> {
+        vec![Desired {
+            field: "maximumRatio".into(),
+            value: v,
+            hysteresis: 0.05,
+        }]
+    }
+    fn t(min: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + Duration::minutes(min)
+    }
+
+    #[test]
+    fn first_write_and_hysteresis() {
+        let mut records = FieldRecords::new();
+        let (settled, write) = plan(
+            &want(1.5),
+            &live(1.0),
+            &mut records,
+            t(0),
+            Duration::minutes(60),
+        );
+        assert!(settled.is_empty());
+        assert_eq!(write.len(), 1);
+        let (settled, write) = plan(
+            &want(1.03),
+            &live(1.0),
+            &mut records,
+            t(0),
+            Duration::minutes(60),
+        );
+        assert_eq!(settled[0].status, FieldStatus::BelowHysteresis);
+        assert!(write.is_empty());
+        let (settled, _) = plan(
+            &want(1.0),
+            &live(1.0),
+            &mut records,
+            t(0),
+            Duration::minutes(60),
+        );
+        assert_eq!(settled[0].status, FieldStatus::Unchanged);
+    }
+
+    #[test]
+    fn a_persons_change_is_held_then_adopted() {
+        let mut records = FieldRecords::new();
+        records.insert(
+            "maximumRatio".into(),
+            FieldRecord {
+                last_written: Some(json!(1.5)),
+                ..FieldRecord::default()
+            },
+        );
+        // Live 2.2 differs from the bundle's 1.5: a person set it.
+        let (settled, write) = plan(
+            &want(1.6),
+            &live(2.2),
+            &mut records,
+            t(0),
+            Duration::minutes(60),
+        );
+        assert!(write.is_empty());
+        assert!(
+            matches!(settled[0].status, FieldStatus::OverrideDetected { live, .. } if live == 2.2)
+        );
+        // Still held 30 minutes later.
+        let (settled, write) = plan(
+            &want(1.6),
+            &live(2.2),
+            &mut records,
+            t(30),
+            Duration::minutes(60),
+        );
+        assert!(write.is_empty());
+        assert!(matches!(settled[0].status, FieldStatus::Held { .. }));
+        // After the hold the live value is the baseline and the bundle writes again.
+        let (settled, write) = plan(
+            &want(1.6),
+            &live(2.2),
+            &mut records,
+            t(61),
+            Duration::minutes(60),
+        );
+        assert!(settled.is_empty(), "{settled:?}");
+        assert_eq!(write[0].value, 1.6);
+        assert_eq!(records["maximumRatio"].last_written, Some(json!(2.2)));
+    }
+}

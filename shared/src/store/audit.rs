@@ -1,0 +1,177 @@
+//! The append-only audit trail a compliance officer relies on.
+//!
+//! One item per decision or change, written with a conditional put so that
+//! nothing is ever overwritten: the sort key is the decision time, the
+//! request id and the action, so a replayed request finds its record already
+//! there instead of writing a second one. Never holds secrets.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{campaign_pk, is_condition_failure, StoreError};
+
+/// One audited decision or change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    /// The campaign (CXone skill id).
+    pub skill_id: i64,
+    /// When the decision was made (the triggering event's time).
+    pub at: DateTime<Utc>,
+    /// Who: the function name or the IAM principal.
+    pub actor: String,
+    /// What: a dotted action name, e.g. `pacing.tune`, `config.put`.
+    pub action: String,
+    /// The state before.
+    pub before: Value,
+    /// The state after.
+    pub after: Value,
+    /// Why, in words.
+    pub why: String,
+    /// Outcome: `written`, `unchanged`, `held`, `skipped`, `failed`, ...
+    pub outcome: String,
+    /// The Lambda request id (or event id) that made it.
+    pub request_id: String,
+    /// Inputs, predictions and other facts behind the decision.
+    #[serde(default)]
+    pub details: Value,
+}
+
+impl AuditRecord {
+    /// The sort key: time first (ISO 8601, sortable), then request and action.
+    pub fn sort_key(&self) -> String {
+        format!(
+            "{}#{}#{}",
+            self.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            self.request_id,
+            self.action
+        )
+    }
+}
+
+/// Whether an append wrote a new record or found it already there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// A new record was written.
+    New,
+    /// The same decision was already recorded (a replay); nothing was written.
+    AlreadyRecorded,
+}
+
+/// One page of the audit trail, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    /// Records, newest first.
+    pub records: Vec<AuditRecord>,
+    /// Opaque cursor for the next page, if any.
+    pub next: Option<String>,
+}
+
+/// The audit table.
+#[derive(Clone, Debug)]
+pub struct AuditStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl AuditStore {
+    /// A store on `table`.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Appends `record`; never overwrites an existing one.
+    pub async fn append(&self, record: &AuditRecord) -> Result<Appended, StoreError> {
+        let mut item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(record).map_err(|e| StoreError::corrupt(&self.table, e))?;
+        item.insert("pk".into(), AttributeValue::S(campaign_pk(record.skill_id)));
+        item.insert("sk".into(), AttributeValue::S(record.sort_key()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Appended::New),
+            Err(e) if is_condition_failure(&e) => Ok(Appended::AlreadyRecorded),
+            Err(e) => Err(StoreError::dynamo("PutItem", &self.table, e)),
+        }
+    }
+
+    /// Records for `skill_id` with `from <= at < to`, newest first, `limit` per page.
+    pub async fn query(
+        &self,
+        skill_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<AuditPage, StoreError> {
+        let from_key = from.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let to_key = to.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", AttributeValue::S(campaign_pk(skill_id)))
+            .expression_attribute_values(":from", AttributeValue::S(from_key))
+            // '#' sorts below digits, so "to" itself (with any suffix) is excluded.
+            .expression_attribute_values(":to", AttributeValue::S(to_key))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000));
+        if let Some(cursor) = cursor {
+            request = request
+                .exclusive_start_key("pk", AttributeValue::S(campaign_pk(skill_id)))
+                .exclusive_start_key("sk", AttributeValue::S(cursor.to_owned()));
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("Query", &self.table, e))?;
+        let records = out
+            .items()
+            .iter()
+            .map(|item| serde_dynamo::from_item(item.clone()))
+            .collect::<Result<Vec<AuditRecord>, _>>()
+            .map_err(|e| StoreError::corrupt(&self.table, e))?;
+        let next = out
+            .last_evaluated_key()
+            .and_then(|k| k.get("sk"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok(AuditPage { records, next })
+    }
+
+    /// Every record for `skill_id`, newest first (for tests and tools).
+    pub async fn all_for(&self, skill_id: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut cursor: Option<String> = None;
+        // Fixed four-digit years keep the keys in lexical order.
+        let from = DateTime::<Utc>::UNIX_EPOCH;
+        let to = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| StoreError::corrupt(&self.table, e))?;
+        loop {
+            let page = self
+                .query(skill_id, from, to, 500, cursor.as_deref())
+                .await?;
+            records.extend(page.records);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(records),
+            }
+        }
+    }
+}

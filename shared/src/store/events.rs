@@ -1,0 +1,564 @@
+//! Webhook events in the state table: dedupe records and per-minute counters.
+//!
+//! # Items (state table)
+//! - `pk = EVENT#<eventId>`, `sk = EVENT`: the dedupe record of one event:
+//!   `body` (the event object as received, JSON; its `type`, `skillId`,
+//!   `occurredAt` are in there), `receivedAt` (RFC 3339, the request time) and
+//!   `ttl` (Unix seconds).
+//! - `pk = CAMPAIGN#<skillId>`, `sk = COUNTS#<YYYY-MM-DDTHH:MM>` (the UTC minute
+//!   of `occurredAt`): numeric attributes [`Counts::FIELDS`] (`events`,
+//!   `success`, `failure`, `abandoned`, `no_answer`, `machine`, `busy`,
+//!   `other`, `talk_seconds`, `wrap_seconds`, `s_started`, `s_stopped`,
+//!   `m_reports`, `m_interval_seconds`, `m_dials`, `m_connects`, `m_abandons`,
+//!   `m_successes`, `m_failures`), each present once non-zero and grown only by
+//!   atomic `ADD`, plus `ttl`.
+//!
+//! # Why every event is counted exactly once
+//! Each event's dedupe record is created by a `Put` conditioned on
+//! `attribute_not_exists(pk)`, and its contribution to its minute's counter is
+//! an `ADD` in the **same `TransactWriteItems`**. A transaction is atomic and
+//! serialisable: either the record is created and the counter grows, or
+//! neither happens. Hence, at every instant, *the counter holds exactly the
+//! contributions of the events whose records exist*:
+//! - a duplicate (a retry, the same event in another batch, or twice in one
+//!   batch) finds its record, its condition fails, and it is dropped before
+//!   the transaction is retried without it, so it adds nothing (duplicates
+//!   inside one body are dropped before any write);
+//! - a crash or timeout before the commit leaves nothing; after it, both: the
+//!   sender's retry then sees duplicates. There is no window in which the
+//!   record exists without the counter (or the reverse), unlike a
+//!   put-then-update design;
+//! - two deliveries of the same event racing each other: the transactions
+//!   serialise, one commits, the other is cancelled (condition failed, or a
+//!   transaction conflict that is retried and then fails the condition);
+//! - an SDK-level retry of a transaction that did commit carries the same
+//!   client request token (the SDK fills it in), so DynamoDB answers success
+//!   without applying it twice;
+//! - order does not matter: `ADD` commutes.
+//!
+//! The answer to the sender (202) is given only after every transaction of the
+//! body committed; on any storage failure the handler answers 503, and the
+//! sender's retry counts the already-committed events as duplicates.
+//!
+//! One transaction takes at most [`EVENTS_PER_TRANSACTION`] (50) events: 50
+//! puts plus at most 50 counter updates (one per distinct campaign and minute,
+//! since a transaction may touch an item only once) stays within DynamoDB's 100
+//! items. A cancelled transaction's `CancellationReasons` say which puts failed
+//! their condition; those events are duplicates and the rest is retried. Known
+//! duplicates are dropped before writing (one consistent `BatchGetItem` per
+//! 100 events) so that retried batches do not cancel transaction after
+//! transaction; that read is an optimisation, never the guarantee.
+//!
+//! The guarantee lasts as long as the dedupe record: its TTL is the later of
+//! the counter's expiry and 7 days after receipt, so a record never expires
+//! while the counter it was added to can still be read.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde_json::Value;
+
+use super::{campaign_pk, StoreError};
+use crate::webhook::event::{minute_key, rfc3339, Event};
+pub use crate::webhook::Counts;
+
+/// Events per `TransactWriteItems` (puts + counter updates <= 100 items).
+pub const EVENTS_PER_TRANSACTION: usize = 50;
+/// How long a dedupe record lives at least after receipt.
+pub const EVENT_RETENTION: TimeDelta = TimeDelta::days(7);
+/// How long a minute's counter lives after that minute.
+pub const COUNTER_RETENTION: TimeDelta = TimeDelta::days(40);
+/// Keys per `BatchGetItem` (DynamoDB's limit).
+const BATCH_GET_KEYS: usize = 100;
+/// Attempts of one transaction that fail for transient reasons (conflicts,
+/// throttling inside the transaction) before the body is answered 503.
+pub const MAX_TRANSIENT_ATTEMPTS: u32 = 5;
+
+/// Sort key of a counter item.
+pub fn counter_sk(minute: &str) -> String {
+    format!("COUNTS#{minute}")
+}
+
+/// Partition key of an event's dedupe record.
+pub fn event_pk(event_id: &str) -> String {
+    format!("EVENT#{event_id}")
+}
+
+/// Sort key of an event's dedupe record.
+pub const EVENT_SK: &str = "EVENT";
+
+/// What storing a body did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordOutcome {
+    /// Events stored and counted now.
+    pub accepted: usize,
+    /// Events already stored (earlier delivery, or twice in this body): not counted again.
+    pub duplicates: usize,
+}
+
+/// Dedupe records and per-minute counters of webhook events.
+#[derive(Clone, Debug)]
+pub struct EventStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+/// Unix seconds, for a TTL attribute.
+fn epoch(at: DateTime<Utc>) -> i64 {
+    at.timestamp()
+}
+
+/// The counter bucket of an event: (skill, minute).
+type Bucket = (i64, String);
+
+/// Expiry of a minute's counter: [`COUNTER_RETENTION`] after the minute, but at
+/// least a day after receipt (an item whose TTL is far in the past is never
+/// deleted by DynamoDB).
+fn counter_expiry(occurred_at: DateTime<Utc>, received_at: DateTime<Utc>) -> DateTime<Utc> {
+    let by_minute = occurred_at
+        .checked_add_signed(COUNTER_RETENTION)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let floor = received_at
+        .checked_add_signed(TimeDelta::days(1))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    by_minute.max(floor)
+}
+
+/// Expiry of a dedupe record: never before its counter's.
+fn event_expiry(occurred_at: DateTime<Utc>, received_at: DateTime<Utc>) -> DateTime<Utc> {
+    let floor = received_at
+        .checked_add_signed(EVENT_RETENTION)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    counter_expiry(occurred_at, received_at).max(floor)
+}
+
+fn build_err(table: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Dynamo {
+        operation: "TransactWriteItems",
+        table: table.to_owned(),
+        message: format!("could not build request: {e}"),
+    }
+}
+
+impl EventStore {
+    /// A store on the state `table`.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Stores and counts `events` received at `received_at`, each exactly once
+    /// (see the module's documentation). Returns only when every event is
+    /// durably stored (or found already stored); an error means some may have
+    /// been stored and the rest not: retrying the same events is safe.
+    pub async fn record(
+        &self,
+        events: &[Event],
+        received_at: DateTime<Utc>,
+    ) -> Result<RecordOutcome, StoreError> {
+        let mut outcome = RecordOutcome::default();
+        // Duplicates inside the body: first occurrence wins.
+        let mut seen = HashSet::with_capacity(events.len());
+        let mut unique: Vec<&Event> = Vec::with_capacity(events.len());
+        for event in events {
+            if seen.insert(event.event_id.as_str()) {
+                unique.push(event);
+            } else {
+                outcome.duplicates += 1;
+            }
+        }
+        // Known duplicates (a sender's retry of a whole batch) are dropped up
+        // front with one consistent read per 100 events, so that transactions
+        // are rarely cancelled and redone. This is only an optimisation: the
+        // condition inside each transaction is what guarantees exactly-once,
+        // also against a concurrent delivery racing past this read. A single
+        // event skips it (a cancelled one-event transaction costs no more).
+        if unique.len() > 1 {
+            let mut existing = HashSet::new();
+            for (n, group) in unique.chunks(BATCH_GET_KEYS).enumerate() {
+                for i in self.existing_records(group).await? {
+                    existing.insert(n * BATCH_GET_KEYS + i);
+                }
+            }
+            if !existing.is_empty() {
+                outcome.duplicates += existing.len();
+                unique = unique
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| !existing.contains(i))
+                    .map(|(_, e)| e)
+                    .collect();
+            }
+        }
+        // Events of one campaign and minute together: fewer counter updates per transaction.
+        unique.sort_by_cached_key(|e| (e.skill_id, e.minute()));
+        for chunk in unique.chunks(EVENTS_PER_TRANSACTION) {
+            let (accepted, duplicates) = self.record_chunk(chunk, received_at).await?;
+            outcome.accepted += accepted;
+            outcome.duplicates += duplicates;
+        }
+        Ok(outcome)
+    }
+
+    /// One transaction's worth: returns (accepted, duplicates).
+    async fn record_chunk(
+        &self,
+        chunk: &[&Event],
+        received_at: DateTime<Utc>,
+    ) -> Result<(usize, usize), StoreError> {
+        let mut pending: Vec<&Event> = chunk.to_vec();
+        let mut duplicates = 0usize;
+        let mut transient_failures = 0u32;
+        while !pending.is_empty() {
+            let items = self.transaction_items(&pending, received_at)?;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok((pending.len(), duplicates)),
+                Err(err) => err,
+            };
+            let cancelled = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(tce)) => Some(
+                    tce.cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None").to_owned())
+                        .collect::<Vec<_>>(),
+                ),
+                _ => None,
+            };
+            let Some(reasons) = cancelled else {
+                // Not a cancellation (the SDK already retried throttling and
+                // transient network errors): storage failed.
+                return Err(StoreError::dynamo("TransactWriteItems", &self.table, err));
+            };
+            // The puts are the first pending.len() items, in order.
+            let mut existing: HashSet<usize> = reasons
+                .iter()
+                .take(pending.len())
+                .enumerate()
+                .filter(|(_, code)| code.as_str() == "ConditionalCheckFailed")
+                .map(|(i, _)| i)
+                .collect();
+            if reasons.is_empty() {
+                // No reasons given (some emulators): ask which records exist.
+                existing = self.existing_records(&pending).await?;
+            }
+            if !existing.is_empty() {
+                duplicates += existing.len();
+                pending = pending
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| !existing.contains(i))
+                    .map(|(_, e)| e)
+                    .collect();
+                continue;
+            }
+            // Cancelled for another reason (transaction conflict with a
+            // concurrent writer of the same counter, throttling): nothing was
+            // applied; back off and try again, within bounds.
+            transient_failures += 1;
+            let codes: Vec<&str> = reasons
+                .iter()
+                .map(String::as_str)
+                .filter(|c| *c != "None")
+                .collect();
+            tracing::warn!(attempt = transient_failures, reasons = ?codes, "event transaction cancelled");
+            if transient_failures >= MAX_TRANSIENT_ATTEMPTS {
+                return Err(StoreError::Dynamo {
+                    operation: "TransactWriteItems",
+                    table: self.table.clone(),
+                    message: format!("transaction cancelled {transient_failures} times: {codes:?}"),
+                });
+            }
+            let base = 50u64 << transient_failures.min(6);
+            let jitter = rand::random::<u64>() % base;
+            tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+        }
+        Ok((0, duplicates))
+    }
+
+    /// The transaction for `events`: one conditional put per event (first, in
+    /// order), then one `ADD` per distinct (campaign, minute).
+    fn transaction_items(
+        &self,
+        events: &[&Event],
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = Vec::with_capacity(events.len() * 2);
+        let mut buckets: BTreeMap<Bucket, (Counts, DateTime<Utc>)> = BTreeMap::new();
+        for event in events {
+            let minute = event.minute();
+            let mut item = key(event_pk(&event.event_id), EVENT_SK.to_owned());
+            // Few attributes: everything else about the event is in `body`.
+            item.insert("receivedAt".into(), s(rfc3339(received_at)));
+            item.insert("body".into(), s(event.raw_json()));
+            item.insert(
+                "ttl".into(),
+                n(epoch(event_expiry(event.occurred_at, received_at))),
+            );
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| build_err(&self.table, e))?;
+            items.push(TransactWriteItem::builder().put(put).build());
+
+            let slot = buckets
+                .entry((event.skill_id, minute))
+                .or_insert_with(|| (Counts::default(), event.occurred_at));
+            slot.0.add(&Counts::of_event(event));
+        }
+        for ((skill_id, minute), (counts, any_time)) in buckets {
+            let mut expression = String::from("SET #ttl = :ttl ADD ");
+            let mut names = HashMap::from([("#ttl".to_owned(), "ttl".to_owned())]);
+            let minute_start = any_time
+                .duration_trunc(TimeDelta::minutes(1))
+                .unwrap_or(any_time);
+            let mut values = HashMap::from([(
+                ":ttl".to_owned(),
+                n(epoch(counter_expiry(minute_start, received_at))),
+            )]);
+            for (i, (field, value)) in counts.nonzero().into_iter().enumerate() {
+                if i > 0 {
+                    expression.push_str(", ");
+                }
+                expression.push_str(&format!("#c{i} :c{i}"));
+                names.insert(format!("#c{i}"), field.to_owned());
+                values.insert(format!(":c{i}"), n(value.to_number()));
+            }
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(campaign_pk(skill_id), counter_sk(&minute))))
+                .update_expression(expression)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .build()
+                .map_err(|e| build_err(&self.table, e))?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        Ok(items)
+    }
+
+    /// Positions in `events` whose dedupe records exist (consistent read).
+    async fn existing_records(&self, events: &[&Event]) -> Result<HashSet<usize>, StoreError> {
+        let mut keys = Vec::with_capacity(events.len());
+        for event in events {
+            keys.push(key(event_pk(&event.event_id), EVENT_SK.to_owned()));
+        }
+        let mut found: HashSet<String> = HashSet::new();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .projection_expression("pk")
+                .build()
+                .map_err(|e| build_err(&self.table, e))?,
+        );
+        let mut rounds = 0;
+        while let Some(req) = request.take() {
+            rounds += 1;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, req)
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("BatchGetItem", &self.table, e))?;
+            for item in out
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+            {
+                if let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()) {
+                    found.insert(pk.clone());
+                }
+            }
+            request = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table))
+                .filter(|k| !k.keys().is_empty())
+                .cloned();
+            if request.is_some() {
+                if rounds >= MAX_TRANSIENT_ATTEMPTS {
+                    return Err(StoreError::Dynamo {
+                        operation: "BatchGetItem",
+                        table: self.table.clone(),
+                        message: "unprocessed keys remained".into(),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(50 << rounds)).await;
+            }
+        }
+        Ok(events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| found.contains(&event_pk(&e.event_id)))
+            .map(|(i, _)| i)
+            .collect())
+    }
+
+    /// The stored event (as received) with this id, if its record exists.
+    pub async fn get_event(&self, event_id: &str) -> Result<Option<Value>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(event_pk(event_id), EVENT_SK.to_owned())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", &self.table, e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let body = item
+            .get("body")
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| StoreError::corrupt(&self.table, "event record has no body"))?;
+        serde_json::from_str(body)
+            .map(Some)
+            .map_err(|e| StoreError::corrupt(&self.table, e))
+    }
+
+    /// Per-minute counters of one campaign for every minute overlapping
+    /// `[from, to)`, by minute (`YYYY-MM-DDTHH:MM`), oldest first. Minutes
+    /// without events are absent.
+    pub async fn minute_counts(
+        &self,
+        skill_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, Counts)>, StoreError> {
+        if to <= from {
+            return Ok(Vec::new());
+        }
+        let first = counter_sk(&minute_key(from));
+        // The last minute starting before `to`.
+        let last = counter_sk(&minute_key(to - TimeDelta::nanoseconds(1)));
+        let mut minutes = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
+                .expression_attribute_values(":pk", s(campaign_pk(skill_id)))
+                .expression_attribute_values(":first", s(&first))
+                .expression_attribute_values(":last", s(&last))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("Query", &self.table, e))?;
+            for item in out.items() {
+                let sk = item
+                    .get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                let minute = sk.strip_prefix("COUNTS#").unwrap_or(&sk).to_owned();
+                let mut counts = Counts::default();
+                for field in Counts::FIELDS {
+                    if let Some(attr) = item.get(field) {
+                        let ok = attr
+                            .as_n()
+                            .map(|num| counts.set_field(field, num))
+                            .unwrap_or(false);
+                        if !ok {
+                            return Err(StoreError::corrupt(
+                                &self.table,
+                                format!(
+                                    "counter {sk} of campaign {skill_id}: {field} is not a number"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                minutes.push((minute, counts));
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(minutes)
+    }
+
+    /// The sum of one campaign's counters over every minute overlapping
+    /// `[from, to)` (strongly consistent). For the failover checker:
+    /// `window_counts(skill, at - window, at).success_rate()`.
+    pub async fn window_counts(
+        &self,
+        skill_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Counts, StoreError> {
+        let mut total = Counts::default();
+        for (_, counts) in self.minute_counts(skill_id, from, to).await? {
+            total.add(&counts);
+        }
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert_eq!(event_pk("abc"), "EVENT#abc");
+        assert_eq!(counter_sk("2025-01-01T00:00"), "COUNTS#2025-01-01T00:00");
+    }
+
+    #[test]
+    fn record_outlives_its_counter() {
+        let received = DateTime::parse_from_rfc3339("2025-03-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for occurred in [
+            "2025-03-01T00:00:00Z",
+            "2025-01-01T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+            "2030-01-01T00:00:00Z",
+        ] {
+            let occurred = DateTime::parse_from_rfc3339(occurred)
+                .unwrap()
+                .with_timezone(&Utc);
+            assert!(event_expiry(occurred, received) >= counter_expiry(occurred, received));
+            assert!(event_expiry(occurred, received) >= received + EVENT_RETENTION);
+            assert!(counter_expiry(occurred, received) > received);
+        }
+        let max = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(counter_expiry(max, max), max);
+    }
+}
