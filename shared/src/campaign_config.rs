@@ -24,6 +24,9 @@ pub struct CampaignConfig {
     pub time_zone: String,
     /// IANA time zones of the people the campaign calls.
     pub recipient_time_zones: Vec<String>,
+    /// US state codes of the people the campaign calls (stricter state rules apply).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipient_states: Vec<String>,
     /// Pacing targets and bounds.
     pub pacing: PacingConfig,
     /// Failover to a backup skill; absent means no failover.
@@ -100,6 +103,14 @@ pub enum ConfigRejection {
 }
 
 impl CampaignConfig {
+    /// The recipient areas the law is checked for (zones paired with states).
+    pub fn recipient_areas(&self) -> Vec<crate::engine::compliance::RecipientArea> {
+        use crate::engine::compliance::{recipient_areas, StateCode};
+        let zones: Vec<chrono_tz::Tz> = self.recipient_time_zones.iter().filter_map(|z| z.parse().ok()).collect();
+        let states: Vec<StateCode> = self.recipient_states.iter().filter_map(|s| StateCode::parse(s).ok()).collect();
+        recipient_areas(&zones, &states)
+    }
+
     /// Parses and validates a config body for campaign `skill_id`.
     pub fn parse(body: &[u8], skill_id: i64) -> Result<Self, ConfigRejection> {
         let config: CampaignConfig =
@@ -139,6 +150,11 @@ impl CampaignConfig {
                     &format!("recipientTimeZones[{i}]"),
                     format!("unknown IANA time zone {zone:?}"),
                 );
+            }
+        }
+        for (i, state) in self.recipient_states.iter().enumerate() {
+            if crate::engine::compliance::StateCode::parse(state).is_err() {
+                bad(&format!("recipientStates[{i}]"), format!("unknown US state code {state:?}"));
             }
         }
         let p = &self.pacing;
@@ -279,7 +295,8 @@ mod tests {
             .replace("2.5", "3.5")
             .replace("\"minRatio\": 1.0", "\"minRatio\": 0.5")
             .replace("America/Chicago", "Mars/Olympus")
-            .replace("4242", "4101");
+            .replace("4242", "4101")
+            .replace("\"enabled\": true,", "\"enabled\": true, \"recipientStates\": [\"FL\", \"XX\"],");
         match CampaignConfig::parse(body.as_bytes(), 4101) {
             Err(ConfigRejection::Values(p)) => {
                 let fields: Vec<_> = p.iter().map(|p| p.field.as_str()).collect();
@@ -287,6 +304,7 @@ mod tests {
                 assert!(fields.contains(&"pacing.minRatio"), "{fields:?}");
                 assert!(fields.contains(&"recipientTimeZones[1]"), "{fields:?}");
                 assert!(fields.contains(&"failover.backupSkillId"), "{fields:?}");
+                assert!(fields.contains(&"recipientStates[1]"), "{fields:?}");
             }
             other => panic!("{other:?}"),
         }

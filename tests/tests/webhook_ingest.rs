@@ -893,3 +893,38 @@ async fn other_methods_and_missing_request_time_are_refused() {
     let (status, _) = send(&app, lambda_http::request::from_str(&event).unwrap()).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn duplicates_found_by_a_cancelled_transaction_are_dropped_and_the_rest_counted() {
+    // Without the up-front read, duplicates are found the way a concurrent
+    // delivery's are: the transaction is cancelled by their failed
+    // conditions, and retried without them.
+    let stack = Stack::new().await;
+    let store = stack.store().without_precheck();
+    let app = WebhookIngest::new(Arc::new(StaticSecret(bundle(&[SECRET]))), store.clone());
+    let events: Vec<Value> = (0..80)
+        .map(|i| {
+            contact(
+                &format!("cx-{i}"),
+                SKILL,
+                minute(-(i as i64 % 3)),
+                Outcome::ALL[i % 6],
+            )
+        })
+        .collect();
+    let first: Vec<Value> = events.iter().step_by(3).cloned().collect();
+    let (status, answer) = send(&app, signed(&batch(&first), &[SECRET], t0())).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer, json!({"accepted": 27, "duplicates": 0}));
+
+    let (status, answer) = send(&app, signed(&batch(&events), &[SECRET], t0())).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer, json!({"accepted": 53, "duplicates": 27}));
+
+    let c = counts(&store, SKILL).await;
+    assert_eq!(c.events, 80);
+    for (k, outcome) in Outcome::ALL.iter().enumerate() {
+        let want = (0..80).filter(|i| i % 6 == k).count() as u64;
+        assert_eq!(c.outcome(*outcome), want, "{}", outcome.as_str());
+    }
+}

@@ -1,8 +1,10 @@
-//! The capacity tuner: every 5 minutes, pacing for every enabled campaign,
-//! decided by the engine, written safely, audited.
+//! The capacity tuner: every 5 minutes, for every enabled campaign, the
+//! window guard (stop outside every lawful window, restart when it opens) and
+//! pacing decided by the engine, written safely, audited.
 //!
 //! `main.rs` only builds [`Tuner`] once per cold start and hands it events.
 
+pub mod guard;
 pub mod tuner;
 
 pub use tuner::{CampaignReport, Tick, TickError, TickReport, Tuner, FUNCTION_NAME};

@@ -87,7 +87,7 @@ impl Tick {
 pub struct CampaignReport {
     /// The campaign.
     pub skill_id: i64,
-    /// `written`, `unchanged`, `held`, `skipped`, `failed`.
+    /// `written`, `unchanged`, `held`, `skipped`, `stopped`, `failed`.
     pub outcome: String,
     /// The decided ratio, when a decision was made.
     pub maximum_ratio: Option<f64>,
@@ -236,7 +236,16 @@ impl Tuner {
                 return report(skill_id, "failed", None, Some(why));
             }
         };
-        let result = self.decide_and_write(stored, tick, invocation).await;
+        let guarded = crate::guard::run(&self.cxone, &self.state, &self.audit, stored, tick, invocation).await;
+        let result = match guarded {
+            Ok(crate::guard::GuardOutcome::Stopped) => {
+                let why = "stopped by the window guard: no recipient may lawfully be called now";
+                self.audit_simple(stored, tick, invocation, "stopped", why, json!({})).await;
+                Ok(report(skill_id, "stopped", None, Some(why.into())))
+            }
+            Ok(_) => self.decide_and_write(stored, tick, invocation).await,
+            Err(e) => Err(format!("window guard: {e}")),
+        };
         if let Err(e) = self.state.release_lease(&lease).await {
             warn!(error = %e, "could not release lease; it expires at the deadline");
         }
@@ -301,6 +310,10 @@ impl Tuner {
             target_abandon_pct: config.pacing.target_abandon_pct,
             min_ratio: config.pacing.min_ratio,
             max_ratio: config.pacing.max_ratio,
+            ring_limit_seconds: shared::safe_write::number(&settings, "maximumRingingDuration")
+                .unwrap_or(0.0),
+            // Same skill and tick, same prediction: a replay decides the same.
+            seed: pacing::predict::mix(skill_id as u64, now.timestamp_millis() as u64),
         };
         let decision = pacing::decide(&inputs);
         let desired = vec![

@@ -7,7 +7,8 @@
 //! - `sk = LEASE`: a per-campaign write lease (conditional put, expires at
 //!   the holder's invocation deadline) so two writers never interleave;
 //! - `sk = FIELDS`: per CXone field, the value the bundle last wrote and any
-//!   hold placed because a person changed it.
+//!   hold placed because a person changed it;
+//! - `sk = GUARD`: whether the window guard stopped the skill, and why.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -83,6 +84,18 @@ pub struct FieldRecord {
     /// The value the person set (as first seen).
     #[serde(default)]
     pub override_value: Option<Value>,
+}
+
+/// What the window guard remembers about a campaign.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuardRecord {
+    /// When the guard stopped the skill (None: the guard has not stopped it).
+    #[serde(default)]
+    pub stopped_at: Option<DateTime<Utc>>,
+    /// Why it stopped it.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Per-field records for one campaign, by CXone field name.
@@ -322,33 +335,45 @@ impl StateStore {
 
     /// The per-field records of one campaign (empty when none yet).
     pub async fn get_fields(&self, skill_id: i64) -> Result<FieldRecords, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(skill_id, "FIELDS")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", &self.table, e))?;
-        match out
-            .item
-            .as_ref()
-            .and_then(|i| i.get("body"))
-            .and_then(|v| v.as_s().ok())
-        {
-            Some(body) => {
-                serde_json::from_str(body).map_err(|e| StoreError::corrupt(&self.table, e))
-            }
-            None => Ok(FieldRecords::new()),
-        }
+        self.get_body(skill_id, "FIELDS").await.map(Option::unwrap_or_default)
     }
 
     /// Replaces the per-field records (call only while holding the campaign's lease).
     pub async fn put_fields(&self, skill_id: i64, fields: &FieldRecords) -> Result<(), StoreError> {
-        let body =
-            serde_json::to_string(fields).map_err(|e| StoreError::corrupt(&self.table, e))?;
-        let mut item = key(skill_id, "FIELDS");
+        self.put_body(skill_id, "FIELDS", fields).await
+    }
+
+    /// The window guard's record of one campaign (default when none yet).
+    pub async fn get_guard(&self, skill_id: i64) -> Result<GuardRecord, StoreError> {
+        self.get_body(skill_id, "GUARD").await.map(Option::unwrap_or_default)
+    }
+
+    /// Replaces the window guard's record (call only while holding the campaign's lease).
+    pub async fn put_guard(&self, skill_id: i64, record: &GuardRecord) -> Result<(), StoreError> {
+        self.put_body(skill_id, "GUARD", record).await
+    }
+
+    async fn get_body<T: serde::de::DeserializeOwned>(&self, skill_id: i64, sk: &str) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(skill_id, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", &self.table, e))?;
+        match out.item.as_ref().and_then(|i| i.get("body")).and_then(|v| v.as_s().ok()) {
+            Some(body) => serde_json::from_str(body)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt(&self.table, e)),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_body<T: Serialize>(&self, skill_id: i64, sk: &str, value: &T) -> Result<(), StoreError> {
+        let body = serde_json::to_string(value).map_err(|e| StoreError::corrupt(&self.table, e))?;
+        let mut item = key(skill_id, sk);
         item.insert("body".into(), AttributeValue::S(body));
         self.client
             .put_item()

@@ -191,7 +191,7 @@ impl Counts {
     pub fn set_field(&mut self, name: &str, number: &str) -> bool {
         fn count(text: &str) -> Option<u64> {
             text.parse::<u64>().ok().or_else(|| {
-                // DynamoDB may render an integral sum as "12.0"? It does not today, but be lenient.
+                // Tolerate an integral number written with a fraction ("12.0").
                 let f: f64 = text.parse().ok()?;
                 (f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64)
                     .then_some(f as u64)
