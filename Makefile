@@ -25,6 +25,9 @@ test: build lint
 demo: build
 	bash infra/with-stack.sh --scenario $(SCENARIO) target/debug/demo --scenario $(SCENARIO)
 
+bench-pacing:
+	$(CARGO) run --release --locked -p pacing-bench -- --out docs/pacing-benchmark.md
+
 stack-up: setup
 	bash infra/stack.sh up
 

@@ -106,8 +106,16 @@ impl CampaignConfig {
     /// The recipient areas the law is checked for (zones paired with states).
     pub fn recipient_areas(&self) -> Vec<crate::engine::compliance::RecipientArea> {
         use crate::engine::compliance::{recipient_areas, StateCode};
-        let zones: Vec<chrono_tz::Tz> = self.recipient_time_zones.iter().filter_map(|z| z.parse().ok()).collect();
-        let states: Vec<StateCode> = self.recipient_states.iter().filter_map(|s| StateCode::parse(s).ok()).collect();
+        let zones: Vec<chrono_tz::Tz> = self
+            .recipient_time_zones
+            .iter()
+            .filter_map(|z| z.parse().ok())
+            .collect();
+        let states: Vec<StateCode> = self
+            .recipient_states
+            .iter()
+            .filter_map(|s| StateCode::parse(s).ok())
+            .collect();
         recipient_areas(&zones, &states)
     }
 
@@ -154,7 +162,10 @@ impl CampaignConfig {
         }
         for (i, state) in self.recipient_states.iter().enumerate() {
             if crate::engine::compliance::StateCode::parse(state).is_err() {
-                bad(&format!("recipientStates[{i}]"), format!("unknown US state code {state:?}"));
+                bad(
+                    &format!("recipientStates[{i}]"),
+                    format!("unknown US state code {state:?}"),
+                );
             }
         }
         let p = &self.pacing;
@@ -296,7 +307,10 @@ mod tests {
             .replace("\"minRatio\": 1.0", "\"minRatio\": 0.5")
             .replace("America/Chicago", "Mars/Olympus")
             .replace("4242", "4101")
-            .replace("\"enabled\": true,", "\"enabled\": true, \"recipientStates\": [\"FL\", \"XX\"],");
+            .replace(
+                "\"enabled\": true,",
+                "\"enabled\": true, \"recipientStates\": [\"FL\", \"XX\"],",
+            );
         match CampaignConfig::parse(body.as_bytes(), 4101) {
             Err(ConfigRejection::Values(p)) => {
                 let fields: Vec<_> = p.iter().map(|p| p.field.as_str()).collect();

@@ -17,7 +17,7 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     /// The CXone client could not be built.
     #[error("CXone client: {0}")]
-    Cxone(#[from] CxoneError),
+    Cxone(#[source] Box<CxoneError>),
 }
 
 /// Everything a function needs, built once per cold start.
@@ -53,7 +53,10 @@ impl Deps {
             config.cxone_issuer.clone(),
             config.cxone_api_version.clone(),
         );
-        let cxone = Arc::new(CxoneClient::new(settings, secrets.clone())?);
+        let cxone = Arc::new(
+            CxoneClient::new(settings, secrets.clone())
+                .map_err(|e| StartupError::Cxone(Box::new(e)))?,
+        );
         Ok(Self {
             config,
             dynamo,

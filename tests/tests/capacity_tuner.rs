@@ -321,7 +321,15 @@ async fn the_window_guard_stops_after_hours_and_restarts_in_the_morning() {
     // CXone's static schedule says 07:00-23:00 every day: it would dial past
     // the law's 21:00 (isRunning is present only while dialling).
     let mut scenario = Scenario::small_test();
-    for day in ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] {
+    for day in [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ] {
         let settings = &mut scenario.skills[0].schedule_settings;
         settings.insert(format!("{day}StartTime"), json!("07:00"));
         settings.insert(format!("{day}EndTime"), json!("23:00"));
@@ -337,35 +345,72 @@ async fn the_window_guard_stops_after_hours_and_restarts_in_the_morning() {
     // 21:30 in New York is 20:30 in Chicago: still lawful there, keep dialling.
     let evening: DateTime<Utc> = "2026-03-04T02:30:00Z".parse().unwrap();
     admin.advance_to(evening).await.unwrap();
-    let report = tuner.handle(&scheduled_event("evt-evening", evening), &invocation("req-e")).await.unwrap();
+    let report = tuner
+        .handle(
+            &scheduled_event("evt-evening", evening),
+            &invocation("req-e"),
+        )
+        .await
+        .unwrap();
     assert_ne!(report["campaigns"][0]["outcome"], "stopped", "{report}");
     assert!(running(admin.skill_state(1001).await.unwrap()));
 
     // 22:30 in New York, 21:30 in Chicago: nobody may be called.
     let night: DateTime<Utc> = "2026-03-04T03:30:00Z".parse().unwrap();
     admin.advance_to(night).await.unwrap();
-    let report = tuner.handle(&scheduled_event("evt-night", night), &invocation("req-n")).await.unwrap();
+    let report = tuner
+        .handle(&scheduled_event("evt-night", night), &invocation("req-n"))
+        .await
+        .unwrap();
     assert_eq!(report["campaigns"][0]["outcome"], "stopped", "{report}");
-    assert!(!running(admin.skill_state(1001).await.unwrap()), "the guard stopped the skill");
+    assert!(
+        !running(admin.skill_state(1001).await.unwrap()),
+        "the guard stopped the skill"
+    );
     let audit = deps.audit().all_for(1001).await.unwrap();
-    let stop = audit.iter().find(|r| r.action == "guard.stop").expect("guard.stop audited");
+    let stop = audit
+        .iter()
+        .find(|r| r.action == "guard.stop")
+        .expect("guard.stop audited");
     assert_eq!(stop.before["isRunning"], true);
     assert_eq!(stop.after["isRunning"], false);
-    assert_eq!(stop.details["guard"]["violations"].as_array().unwrap().len(), 2, "{}", stop.details);
+    assert_eq!(
+        stop.details["guard"]["violations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{}",
+        stop.details
+    );
 
     // Still night: it stays stopped, and nothing is started.
     let later = night + chrono::Duration::minutes(5);
     admin.advance_to(later).await.unwrap();
-    tuner.handle(&scheduled_event("evt-night-2", later), &invocation("req-n2")).await.unwrap();
+    tuner
+        .handle(
+            &scheduled_event("evt-night-2", later),
+            &invocation("req-n2"),
+        )
+        .await
+        .unwrap();
     assert!(!running(admin.skill_state(1001).await.unwrap()));
 
     // 09:05 in New York, 08:05 in Chicago: lawful and inside the campaign's window.
     let morning: DateTime<Utc> = "2026-03-04T14:05:00Z".parse().unwrap();
     admin.advance_to(morning).await.unwrap();
-    let report = tuner.handle(&scheduled_event("evt-morning", morning), &invocation("req-m")).await.unwrap();
+    let report = tuner
+        .handle(
+            &scheduled_event("evt-morning", morning),
+            &invocation("req-m"),
+        )
+        .await
+        .unwrap();
     assert!(running(admin.skill_state(1001).await.unwrap()), "{report}");
     let audit = deps.audit().all_for(1001).await.unwrap();
-    assert!(audit.iter().any(|r| r.action == "guard.start" && r.at == morning));
+    assert!(audit
+        .iter()
+        .any(|r| r.action == "guard.start" && r.at == morning));
 }
 
 #[tokio::test]
@@ -376,9 +421,85 @@ async fn the_window_guard_never_starts_a_skill_someone_else_stopped() {
     let tuner = Tuner::new(&deps);
     let admin = stack.sim.admin();
     // An operator stops the skill through CXone.
-    deps.cxone.stop_skill(1001, false, &Deadline::after(Duration::from_secs(10))).await.unwrap();
+    deps.cxone
+        .stop_skill(1001, false, &Deadline::after(Duration::from_secs(10)))
+        .await
+        .unwrap();
     let now = admin.clock().await.unwrap();
-    tuner.handle(&scheduled_event("evt-op", now), &invocation("req-op")).await.unwrap();
+    tuner
+        .handle(&scheduled_event("evt-op", now), &invocation("req-op"))
+        .await
+        .unwrap();
     assert_eq!(admin.skill_state(1001).await.unwrap()["running"], false);
-    assert!(!deps.audit().all_for(1001).await.unwrap().iter().any(|r| r.action.starts_with("guard.")));
+    assert!(!deps
+        .audit()
+        .all_for(1001)
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| r.action.starts_with("guard.")));
+}
+
+#[tokio::test]
+async fn the_window_guard_enforces_the_deployed_schedules_state_bans() {
+    // Sunday 13:00 in New York: lawful for the config's zones, but the
+    // deployed schedule also covers Alabama, where Sunday calls are banned.
+    let mut scenario = Scenario::small_test();
+    scenario.start = "2026-03-08T17:00:00Z".parse().unwrap();
+    let stack = TestStack::start(scenario).await;
+    configure(&stack, 1001).await;
+    let deps = stack.deps();
+    let deployed = shared::store::state::DeployedSchedule {
+        recipient_time_zones: vec!["America/New_York".into(), "America/Chicago".into()],
+        recipient_states: vec!["AL".into()],
+        deployed_at: None,
+    };
+    deps.state()
+        .put_deployed_schedule(1001, &deployed)
+        .await
+        .unwrap();
+    let now = stack.sim.admin().clock().await.unwrap();
+    let report = Tuner::new(&deps)
+        .handle(&scheduled_event("evt-sun", now), &invocation("req-sun"))
+        .await
+        .unwrap();
+    assert_eq!(report["campaigns"][0]["outcome"], "stopped", "{report}");
+    assert_eq!(
+        stack.sim.admin().skill_state(1001).await.unwrap()["running"],
+        false
+    );
+    let audit = deps.audit().all_for(1001).await.unwrap();
+    let stop = audit
+        .iter()
+        .find(|r| r.action == "guard.stop")
+        .expect("guard.stop");
+    assert!(stop.why.contains("AL"), "{}", stop.why);
+}
+
+#[tokio::test]
+async fn a_campaign_on_its_backup_is_left_to_the_failover_checker() {
+    let stack = TestStack::start(scenario()).await;
+    configure(&stack, 1001).await;
+    let deps = stack.deps();
+    let store = shared::store::failover::FailoverStore::new(
+        deps.dynamo.clone(),
+        stack.tables.state.clone(),
+    );
+    let current = store.get(1001).await.unwrap();
+    let mut next = current.clone();
+    next.state = shared::store::failover::FailoverState::OnBackup;
+    next.backup_skill_id = Some(1002);
+    store.replace(&current, next).await.unwrap();
+    let now = stack.sim.admin().clock().await.unwrap();
+    let report = Tuner::new(&deps)
+        .handle(&scheduled_event("evt-fo", now), &invocation("req-fo"))
+        .await
+        .unwrap();
+    assert_eq!(report["campaigns"][0]["outcome"], "on_backup", "{report}");
+    assert_eq!(
+        puts_of_general_settings(&stack).await,
+        0,
+        "no pacing writes on a failed-over primary"
+    );
+    assert_eq!(live_ratio(&stack, 1001).await, 2.0);
 }

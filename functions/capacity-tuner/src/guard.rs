@@ -10,11 +10,14 @@ use serde_json::json;
 use tracing::info;
 
 use shared::cxone::{CxoneClient, ScheduleSettings};
-use shared::engine::compliance::DayWindow;
+use shared::engine::compliance::{
+    recipient_areas as compliance_areas, DayWindow, RecipientArea, StateCode,
+};
 use shared::engine::window_guard::{self, CampaignWindows, GuardAction, GuardDecision};
 use shared::invocation::Invocation;
 use shared::store::audit::{AuditRecord, AuditStore};
-use shared::store::state::{GuardRecord, StateStore, StoredConfig};
+use shared::store::failover::{FailoverState, FailoverStore};
+use shared::store::state::{DeployedSchedule, GuardRecord, StateStore, StoredConfig};
 
 use crate::tuner::{Tick, FUNCTION_NAME};
 
@@ -27,13 +30,20 @@ pub enum GuardOutcome {
     Stopped,
     /// The guard started the skill again: go on with pacing.
     Started,
+    /// The campaign has failed over (or is failing over or back): its primary
+    /// skill belongs to the failover checker; leave it alone and skip pacing.
+    FailedOver,
 }
 
 /// The campaign's own windows from CXone's schedule settings.
 pub fn campaign_windows(zone: Tz, schedule: &ScheduleSettings) -> CampaignWindows {
     let days = std::array::from_fn(|i| {
         let day = &schedule.days[i];
-        match (day.is_active, day.start_time.as_deref(), day.end_time.as_deref()) {
+        match (
+            day.is_active,
+            day.start_time.as_deref(),
+            day.end_time.as_deref(),
+        ) {
             (true, Some(start), Some(end)) => DayWindow::parse(start, end).ok(),
             _ => None,
         }
@@ -43,6 +53,32 @@ pub fn campaign_windows(zone: Tz, schedule: &ScheduleSettings) -> CampaignWindow
         days,
         scheduled: schedule.is_scheduled,
     }
+}
+
+/// The recipient areas to protect: the config's and the deployed schedule's, without repeats.
+pub fn recipient_areas(
+    stored: &StoredConfig,
+    deployed: Option<&DeployedSchedule>,
+) -> Vec<RecipientArea> {
+    let mut areas = stored.config.recipient_areas();
+    if let Some(deployed) = deployed {
+        let zones: Vec<Tz> = deployed
+            .recipient_time_zones
+            .iter()
+            .filter_map(|z| z.parse().ok())
+            .collect();
+        let states: Vec<StateCode> = deployed
+            .recipient_states
+            .iter()
+            .filter_map(|s| StateCode::parse(s).ok())
+            .collect();
+        for area in compliance_areas(&zones, &states) {
+            if !areas.contains(&area) {
+                areas.push(area);
+            }
+        }
+    }
+    areas
 }
 
 /// Runs the guard for one campaign (the caller holds the campaign's lease).
@@ -61,6 +97,13 @@ pub async fn run(
         .time_zone
         .parse()
         .map_err(|_| format!("config time zone {:?} is unknown", stored.config.time_zone))?;
+    let failover = FailoverStore::new(state.client().clone(), state.table())
+        .get(skill_id)
+        .await
+        .map_err(|e| format!("reading failover state: {e}"))?;
+    if failover.state != FailoverState::Primary {
+        return Ok(GuardOutcome::FailedOver);
+    }
     let skill = cxone
         .skill(skill_id, deadline)
         .await
@@ -74,10 +117,22 @@ pub async fn run(
         .await
         .map_err(|e| format!("reading guard state: {e}"))?;
     let windows = campaign_windows(zone, &schedule);
-    let areas = stored.config.recipient_areas();
-    let decision = window_guard::decide(tick.time, &areas, &windows, skill.is_running, record.stopped_at.is_some());
+    let deployed = state
+        .get_deployed_schedule(skill_id)
+        .await
+        .map_err(|e| format!("reading the deployed schedule: {e}"))?;
+    let areas = recipient_areas(stored, deployed.as_ref());
+    let decision = window_guard::decide(
+        tick.time,
+        &areas,
+        &windows,
+        skill.is_running,
+        record.stopped_at.is_some(),
+    );
     match decision.action {
-        GuardAction::Nothing if record.stopped_at.is_some() && !skill.is_running => Ok(GuardOutcome::Stopped),
+        GuardAction::Nothing if record.stopped_at.is_some() && !skill.is_running => {
+            Ok(GuardOutcome::Stopped)
+        }
         GuardAction::Nothing => {
             if record.stopped_at.is_some() {
                 // Someone started it by hand while the guard held it: it is theirs now.
@@ -102,7 +157,17 @@ pub async fn run(
                 .await
                 .map_err(|e| format!("writing guard state: {e}"))?;
             info!(reason = %decision.reason, "window guard stopped the skill");
-            write_audit(audit, stored, tick, invocation, "guard.stop", &decision, true, false).await?;
+            write_audit(
+                audit,
+                stored,
+                tick,
+                invocation,
+                "guard.stop",
+                &decision,
+                true,
+                false,
+            )
+            .await?;
             Ok(GuardOutcome::Stopped)
         }
         GuardAction::Start => {
@@ -115,7 +180,17 @@ pub async fn run(
                 .await
                 .map_err(|e| format!("writing guard state: {e}"))?;
             info!(reason = %decision.reason, "window guard started the skill");
-            write_audit(audit, stored, tick, invocation, "guard.start", &decision, false, true).await?;
+            write_audit(
+                audit,
+                stored,
+                tick,
+                invocation,
+                "guard.start",
+                &decision,
+                false,
+                true,
+            )
+            .await?;
             Ok(GuardOutcome::Started)
         }
     }

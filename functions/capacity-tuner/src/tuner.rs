@@ -87,7 +87,7 @@ impl Tick {
 pub struct CampaignReport {
     /// The campaign.
     pub skill_id: i64,
-    /// `written`, `unchanged`, `held`, `skipped`, `stopped`, `failed`.
+    /// `written`, `unchanged`, `held`, `skipped`, `stopped`, `on_backup`, `failed`.
     pub outcome: String,
     /// The decided ratio, when a decision was made.
     pub maximum_ratio: Option<f64>,
@@ -236,12 +236,27 @@ impl Tuner {
                 return report(skill_id, "failed", None, Some(why));
             }
         };
-        let guarded = crate::guard::run(&self.cxone, &self.state, &self.audit, stored, tick, invocation).await;
+        let guarded = crate::guard::run(
+            &self.cxone,
+            &self.state,
+            &self.audit,
+            stored,
+            tick,
+            invocation,
+        )
+        .await;
         let result = match guarded {
             Ok(crate::guard::GuardOutcome::Stopped) => {
                 let why = "stopped by the window guard: no recipient may lawfully be called now";
-                self.audit_simple(stored, tick, invocation, "stopped", why, json!({})).await;
+                self.audit_simple(stored, tick, invocation, "stopped", why, json!({}))
+                    .await;
                 Ok(report(skill_id, "stopped", None, Some(why.into())))
+            }
+            Ok(crate::guard::GuardOutcome::FailedOver) => {
+                let why = "the campaign has failed over to its backup skill: its primary is left to the failover checker";
+                self.audit_simple(stored, tick, invocation, "skipped", why, json!({}))
+                    .await;
+                Ok(report(skill_id, "on_backup", None, Some(why.into())))
             }
             Ok(_) => self.decide_and_write(stored, tick, invocation).await,
             Err(e) => Err(format!("window guard: {e}")),

@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use crate::model::{ContactRecord, Fault, RequestLog, Truth};
+use crate::webhook::{WebhookConfig, WebhookStats};
 use crate::SimError;
 
 /// Typed wrapper over `/admin/...`.
@@ -158,4 +159,42 @@ impl AdminClient {
         self.send(self.http.get(self.url(&format!("/skills/{skill_id}"))))
             .await
     }
+
+    /// Sets (replaces) the webhook configuration; returns its status.
+    pub async fn set_webhook(&self, config: &WebhookConfig) -> Result<WebhookStatus, SimError> {
+        self.send(self.http.put(self.url("/webhook")).json(config))
+            .await
+    }
+
+    /// Removes the webhook and discards its queued events.
+    pub async fn clear_webhook(&self) -> Result<WebhookStatus, SimError> {
+        self.send(self.http.delete(self.url("/webhook"))).await
+    }
+
+    /// The webhook's configuration (secret redacted), outbox size and counters.
+    pub async fn webhook(&self) -> Result<WebhookStatus, SimError> {
+        self.send(self.http.get(self.url("/webhook"))).await
+    }
+
+    /// Posts every queued event now, whatever its age.
+    pub async fn flush_webhook(&self) -> Result<WebhookStatus, SimError> {
+        self.send(self.http.post(self.url("/webhook/flush"))).await
+    }
+}
+
+/// `GET /admin/webhook`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookStatus {
+    /// Whether a configuration is set.
+    pub configured: bool,
+    /// Whether it is enabled.
+    pub enabled: bool,
+    /// The configuration with the secret redacted.
+    #[serde(default)]
+    pub config: Option<Value>,
+    /// Events waiting in the outbox.
+    pub queued: usize,
+    /// Delivery counters since start.
+    pub stats: WebhookStats,
 }

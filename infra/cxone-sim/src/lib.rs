@@ -4,7 +4,9 @@
 //! contract with the contract's shapes, runs a Personal Connection dialler
 //! ([`shared::engine::dialer`]) per skill on a simulated clock that only the
 //! admin API moves, records ground truth per skill per simulated minute, and
-//! can inject faults. See `README.md` for the scenario format and admin API.
+//! can inject faults. It can post signed `contact.completed` webhooks for the
+//! contacts it completes ([`webhook`]). See `README.md` for the scenario
+//! format and admin API.
 
 pub mod client;
 pub mod model;
@@ -12,12 +14,14 @@ pub mod scenario;
 pub mod server;
 pub mod settings;
 pub mod state;
+pub mod webhook;
 
 use std::net::SocketAddr;
 
-pub use client::AdminClient;
+pub use client::{AdminClient, WebhookStatus};
 pub use model::{ContactRecord, Fault, FaultKind, RequestLog, Truth, TruthCounters, TruthInterval};
 pub use scenario::Scenario;
+pub use webhook::{WebhookConfig, WebhookStats};
 
 /// Errors starting or driving the simulator.
 #[derive(Debug, thiserror::Error)]

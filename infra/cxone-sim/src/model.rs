@@ -61,6 +61,9 @@ pub enum FaultKind {
         #[serde(default = "one")]
         after_reads: u32,
     },
+    /// The next `count` webhook batches are posted twice (after the first
+    /// delivery succeeded), to exercise the receiver's de-duplication.
+    WebhookDuplicate,
 }
 
 fn default_status() -> u16 {

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use shared::engine::dialer::Dist;
 
 use crate::settings;
+use crate::webhook::WebhookConfig;
 use crate::SimError;
 
 /// A whole simulated tenant.
@@ -32,6 +33,14 @@ pub struct Scenario {
     /// DNC groups and the skills they scrub.
     #[serde(default)]
     pub dnc_groups: Vec<DncGroupScenario>,
+    /// The `contact.completed` webhook at start (see [`crate::webhook`]); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookConfig>,
+    /// Settings for drivers of the simulated day (the demo applies
+    /// `autopilot.configs["<skillId>"]` over its default campaign config);
+    /// stored, never used by the simulator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autopilot: Option<Value>,
 }
 
 fn default_token_lifetime() -> u64 {
@@ -285,9 +294,10 @@ pub struct SkillScenario {
     /// After-call work time.
     #[serde(default = "default_wrap")]
     pub wrap: Dist,
-    /// Share of connected calls dispositioned as success.
+    /// Share of connected calls dispositioned as success, over the local day
+    /// (a number or a profile; default 0.3).
     #[serde(default = "default_success")]
-    pub success_rate: f64,
+    pub success_rate: Profile,
     /// Random drift of staffing and answer rate around their profiles.
     #[serde(default)]
     pub drift: Drift,
@@ -354,8 +364,8 @@ fn default_wrap() -> Dist {
         cv: 0.5,
     }
 }
-fn default_success() -> f64 {
-    0.3
+fn default_success() -> Profile {
+    Profile::constant(0.3)
 }
 
 /// A DNC group.
@@ -469,6 +479,8 @@ impl Scenario {
                 scrubbed_skills: vec![1001],
                 phone_numbers: vec!["6175550100".into()],
             }],
+            webhook: None,
+            autopilot: None,
         }
     }
 
@@ -500,13 +512,23 @@ impl Scenario {
                 ("pausedFraction", sk.paused_fraction),
                 ("machineRate", sk.machine_rate),
                 ("busyRate", sk.busy_rate),
-                ("successRate", sk.success_rate),
             ] {
                 if !(0.0..=1.0).contains(&p) {
                     return Err(SimError::Scenario(format!(
                         "{what}: {name} must be within 0..=1"
                     )));
                 }
+            }
+            sk.success_rate.validate(&format!("{what} successRate"))?;
+            if sk
+                .success_rate
+                .points
+                .iter()
+                .any(|p| !(0.0..=1.0).contains(&p.1))
+            {
+                return Err(SimError::Scenario(format!(
+                    "{what}: successRate must be within 0..=1"
+                )));
             }
             if sk
                 .live_answer_rate
@@ -539,6 +561,9 @@ impl Scenario {
                 .map_err(|e| SimError::Scenario(format!("{what} scheduleSettings: {e}")))?;
             settings::parse_time_zones(&sk.time_zones, true)
                 .map_err(|e| SimError::Scenario(format!("{what} timeZones: {e}")))?;
+        }
+        if let Some(w) = &self.webhook {
+            w.validate().map_err(SimError::Scenario)?;
         }
         Ok(())
     }

@@ -24,6 +24,10 @@ use crate::state::{AgentState, SimState};
 #[derive(Clone)]
 pub struct App {
     inner: Arc<Mutex<SimState>>,
+    /// Serialises clock advances and webhook deliveries.
+    delivery: Arc<tokio::sync::Mutex<()>>,
+    /// The webhook's HTTP client.
+    http: reqwest::Client,
 }
 
 impl App {
@@ -31,6 +35,8 @@ impl App {
     pub fn new(state: SimState) -> App {
         App {
             inner: Arc::new(Mutex::new(state)),
+            delivery: Arc::new(tokio::sync::Mutex::new(())),
+            http: reqwest::Client::new(),
         }
     }
 
@@ -226,7 +232,14 @@ pub fn router(app: App) -> Router {
             "/requests",
             get(admin_requests).delete(admin_clear_requests),
         )
-        .route("/skills/{skillId}", get(admin_skill));
+        .route("/skills/{skillId}", get(admin_skill))
+        .route(
+            "/webhook",
+            get(admin_webhook)
+                .put(admin_set_webhook)
+                .delete(admin_clear_webhook),
+        )
+        .route("/webhook/flush", post(admin_flush_webhook));
     Router::new()
         .route(
             "/.well-known/openid-configuration",
@@ -365,7 +378,10 @@ async fn answer(
         Some(FaultKind::Slow { delay_ms }) => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await
         }
-        Some(FaultKind::ItemErrors | FaultKind::PersonEdit { .. }) | None => {}
+        Some(
+            FaultKind::ItemErrors | FaultKind::PersonEdit { .. } | FaultKind::WebhookDuplicate,
+        )
+        | None => {}
     }
     if path.starts_with("/inContactAPI/") {
         let authorised = match bearer(req.headers()) {
@@ -1131,42 +1147,127 @@ async fn admin_advance(State(app): State<App>, body: Bytes) -> Response {
         Ok(v) => v,
         Err(e) => return admin_error(StatusCode::BAD_REQUEST, format!("body is not JSON: {e}")),
     };
-    let mut st = app.lock();
-    let target = match (v.get("seconds"), v.get("to")) {
+    // One advance (and its deliveries) at a time.
+    let _serial = app.delivery.lock().await;
+    let due = {
+        let mut st = app.lock();
+        let target = match advance_target(&st, &v) {
+            Ok(t) => t,
+            Err(e) => return admin_error(StatusCode::BAD_REQUEST, e),
+        };
+        if let Err(e) = st.advance_to(target) {
+            return admin_error(StatusCode::BAD_REQUEST, e);
+        }
+        st.take_webhook_batches(false)
+    };
+    let delivered = deliver_due(&app, due).await;
+    let now = rfc3339(app.lock().now);
+    match delivered {
+        Some(d) => Json(json!({"now": now, "webhook": d})).into_response(),
+        None => Json(json!({"now": now})).into_response(),
+    }
+}
+
+fn advance_target(st: &SimState, v: &Value) -> Result<DateTime<Utc>, String> {
+    match (v.get("seconds"), v.get("to")) {
         (Some(s), None) => match s.as_f64() {
             Some(s)
                 if s.is_finite() && s >= 0.0 && s <= crate::state::MAX_ADVANCE_SECONDS as f64 =>
             {
-                match st
-                    .now
+                st.now
                     .checked_add_signed(chrono::Duration::milliseconds((s * 1000.0).round() as i64))
-                {
-                    Some(t) => t,
-                    None => {
-                        return admin_error(
-                            StatusCode::BAD_REQUEST,
-                            "the clock would leave the representable range",
-                        )
-                    }
-                }
+                    .ok_or_else(|| "the clock would leave the representable range".to_string())
             }
-            _ => {
-                return admin_error(
-                    StatusCode::BAD_REQUEST,
-                    "seconds must be a non-negative number (at most 31 days)",
-                )
-            }
+            _ => Err("seconds must be a non-negative number (at most 31 days)".into()),
         },
-        (None, Some(t)) => match t.as_str().and_then(parse_time) {
-            Some(t) => t,
-            None => return admin_error(StatusCode::BAD_REQUEST, "to must be an RFC 3339 time"),
-        },
-        _ => return admin_error(StatusCode::BAD_REQUEST, "give exactly one of seconds or to"),
+        (None, Some(t)) => t
+            .as_str()
+            .and_then(parse_time)
+            .ok_or_else(|| "to must be an RFC 3339 time".to_string()),
+        _ => Err("give exactly one of seconds or to".into()),
+    }
+}
+
+/// Posts due webhook batches (no lock held while posting), puts back what
+/// could not be delivered, and summarises the run for the advance's answer.
+async fn deliver_due(
+    app: &App,
+    due: Option<(crate::webhook::WebhookConfig, Vec<crate::webhook::Batch>)>,
+) -> Option<Value> {
+    let (cfg, batches) = due?;
+    let at = app.lock().now.timestamp();
+    let events: usize = batches.iter().map(|b| b.events.len()).sum();
+    let report = crate::webhook::deliver(&app.http, &cfg, batches, at).await;
+    let undelivered: usize = report.undelivered.iter().map(|b| b.events.len()).sum();
+    let mut st = app.lock();
+    st.webhook.stats.absorb(&report.stats);
+    st.webhook.requeue(report.undelivered);
+    Some(json!({
+        "batches": report.stats.batches_delivered,
+        "events": events - undelivered,
+        "undelivered": undelivered,
+        "queued": st.webhook.outbox.len(),
+        "accepted": report.stats.accepted_reported,
+        "duplicates": report.stats.duplicates_reported,
+    }))
+}
+
+fn webhook_status(st: &SimState) -> Value {
+    json!({
+        "configured": st.webhook.config.is_some(),
+        "enabled": st.webhook.config.as_ref().is_some_and(|c| c.enabled),
+        "config": st.webhook.config.as_ref().map(|c| c.redacted()),
+        "queued": st.webhook.outbox.len(),
+        "stats": st.webhook.stats,
+        "now": rfc3339(st.now),
+    })
+}
+
+async fn admin_webhook(State(app): State<App>) -> Response {
+    Json(webhook_status(&app.lock())).into_response()
+}
+
+async fn admin_set_webhook(State(app): State<App>, body: Bytes) -> Response {
+    let cfg: crate::webhook::WebhookConfig = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return admin_error(
+                StatusCode::BAD_REQUEST,
+                format!("body must be {{\"url\", \"secret\", \"enabled\"?, ...}}: {e}"),
+            )
+        }
     };
-    if let Err(e) = st.advance_to(target) {
+    if let Err(e) = cfg.validate() {
         return admin_error(StatusCode::BAD_REQUEST, e);
     }
-    Json(json!({"now": rfc3339(st.now)})).into_response()
+    // Not while an advance is delivering with the old configuration.
+    let _serial = app.delivery.lock().await;
+    let mut st = app.lock();
+    st.webhook.set_config(cfg);
+    Json(webhook_status(&st)).into_response()
+}
+
+async fn admin_clear_webhook(State(app): State<App>) -> Response {
+    let _serial = app.delivery.lock().await;
+    let mut st = app.lock();
+    let discarded = st.webhook.clear();
+    let mut v = webhook_status(&st);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("discarded".into(), json!(discarded));
+    }
+    Json(v).into_response()
+}
+
+async fn admin_flush_webhook(State(app): State<App>) -> Response {
+    let _serial = app.delivery.lock().await;
+    let due = app.lock().take_webhook_batches(true);
+    let delivered = deliver_due(&app, due).await;
+    let st = app.lock();
+    let mut v = webhook_status(&st);
+    if let (Some(o), Some(d)) = (v.as_object_mut(), delivered) {
+        o.insert("delivered".into(), d);
+    }
+    Json(v).into_response()
 }
 
 type RangeQuery = (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>);

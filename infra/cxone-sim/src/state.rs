@@ -18,6 +18,7 @@ use crate::model::{
 };
 use crate::scenario::{DncGroupScenario, Profile, Scenario, SkillScenario};
 use crate::settings;
+use crate::webhook::{Batch, Webhook, WebhookConfig};
 
 /// Completed contacts kept per skill; beyond this the oldest half is dropped.
 pub const MAX_CONTACTS_PER_SKILL: usize = 1_000_000;
@@ -178,6 +179,8 @@ pub struct SimState {
     next_list_id: i64,
     next_agent_id: i64,
     seed: u64,
+    /// The `contact.completed` webhook: configuration, outbox, counters.
+    pub webhook: Webhook,
 }
 
 fn call_model(sc: &SkillScenario) -> CallModel {
@@ -189,7 +192,7 @@ fn call_model(sc: &SkillScenario) -> CallModel {
         talk: sc.talk,
         wrap: sc.wrap,
         ring_limit_s: 20.0,
-        success_rate: sc.success_rate,
+        success_rate: sc.success_rate.value_at(NaiveTime::MIN).clamp(0.0, 1.0),
     }
 }
 
@@ -219,7 +222,11 @@ impl SimState {
             next_list_id: 9001,
             next_agent_id: 100_001,
             seed: scenario.seed,
+            webhook: Webhook::default(),
         };
+        if let Some(cfg) = &scenario.webhook {
+            st.webhook.set_config(cfg.clone());
+        }
         for sc in &scenario.skills {
             st.add_skill(sc.clone())?;
         }
@@ -334,8 +341,10 @@ impl SimState {
             .round()
             .clamp(0.0, f64::from(logged_in)) as u32;
         let live = (rt.sc.live_answer_rate.value_at(t) * rt.drift_x.1.exp()).clamp(0.0, 1.0);
+        let success = rt.sc.success_rate.value_at(t).clamp(0.0, 1.0);
         let m = rt.dialer.model_mut();
         m.live_answer_rate = live;
+        m.success_rate = success;
         let rest = rt.sc.machine_rate + rt.sc.busy_rate;
         let scale = if live + rest > 1.0 && rest > 0.0 {
             (1.0 - live) / rest
@@ -371,6 +380,7 @@ impl SimState {
         let legal_from = NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default();
         let legal_to = NaiveTime::from_hms_opt(21, 0, 0).unwrap_or_default();
         let mut skills = std::mem::take(&mut self.skills);
+        let mut completed: Vec<ContactRecord> = Vec::new();
         while self.now < target {
             let minute = self.now.timestamp().div_euclid(60) * 60;
             let minute_end = Utc.timestamp_opt(minute + 60, 0).single().unwrap_or(target);
@@ -399,7 +409,7 @@ impl SimState {
                 };
                 let skill_id = rt.sc.skill_id;
                 for r in rt.dialer.drain_completed() {
-                    rt.contacts.push(ContactRecord {
+                    let record = ContactRecord {
                         contact_id: skill_id
                             .saturating_mul(1_000_000_000)
                             .saturating_add(r.contact_id as i64),
@@ -409,13 +419,20 @@ impl SimState {
                         wrap_seconds: r.wrap_seconds,
                         dialed_at: at(r.dialed_at),
                         occurred_at: at(r.ended_at),
-                    });
+                    };
+                    if self.webhook.wants(skill_id) {
+                        completed.push(record.clone());
+                    }
+                    rt.contacts.push(record);
                 }
                 if rt.contacts.len() > MAX_CONTACTS_PER_SKILL {
                     rt.contacts.drain(..MAX_CONTACTS_PER_SKILL / 2);
                 }
             }
             self.now = step_end;
+            for c in completed.drain(..) {
+                self.webhook.push_contact(&c);
+            }
         }
         self.skills = skills;
         self.reconcile_agents();
@@ -596,7 +613,9 @@ impl SimState {
                 | FaultKind::ServerError { .. }
                 | FaultKind::Slow { .. }
                 | FaultKind::Unauthorized => path.starts_with("/inContactAPI/"),
-                FaultKind::ItemErrors | FaultKind::PersonEdit { .. } => return false,
+                FaultKind::ItemErrors
+                | FaultKind::PersonEdit { .. }
+                | FaultKind::WebhookDuplicate => return false,
             };
             match &f.fault.path_contains {
                 Some(p) => {
@@ -678,6 +697,29 @@ impl SimState {
             }
             i += 1;
         }
+    }
+
+    // ----- webhook --------------------------------------------------------
+
+    /// Takes the webhook batches due now (every queued event when `flush`),
+    /// marking as many as the `webhookDuplicate` faults ask for to be posted
+    /// twice. `None` when no webhook is enabled.
+    pub fn take_webhook_batches(&mut self, flush: bool) -> Option<(WebhookConfig, Vec<Batch>)> {
+        let (cfg, mut batches) = self.webhook.take_due(self.now, flush)?;
+        for b in &mut batches {
+            let pos = self
+                .faults
+                .iter()
+                .position(|f| matches!(f.fault.kind, FaultKind::WebhookDuplicate));
+            match pos {
+                Some(p) => {
+                    self.consume(p);
+                    b.repost = true;
+                }
+                None => break,
+            }
+        }
+        Some((cfg, batches))
     }
 
     // ----- lists ----------------------------------------------------------

@@ -7,12 +7,15 @@
 //!   resources of `template.yaml` itself, so local and deployed tables cannot
 //!   drift apart.
 //! - [`secret`]: the CXone secret, created or updated.
+//! - [`apigw`]: a local API Gateway (HTTP API, payload v2) in front of
+//!   function binaries, with a settable request clock.
 //! - [`runtime`]: a Lambda Runtime API emulator and [`runtime::FunctionProcess`],
 //!   which runs a function binary under it.
 //!
 //! The scripts `infra/setup.sh` and `infra/stack.sh` install and start moto;
 //! the `stack-init` binary creates the tables and the secret from the shell.
 
+pub mod apigw;
 pub mod aws;
 pub mod error;
 pub mod runtime;

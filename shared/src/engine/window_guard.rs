@@ -2,17 +2,26 @@
 //!
 //! CXone's schedule settings cannot express days off (its PUT refuses them),
 //! state rules, Sundays or holidays; its time-zone windows are per zone, not
-//! per state. So on every tick the tuner asks [`decide`]: a running skill
-//! whose recipients are *all* outside their lawful window right now is
-//! stopped; a skill the guard stopped is started again once some recipients
-//! are lawful and the campaign's own window is open. A skill stopped by
-//! someone else is never started by the guard.
+//! per state. So on every tick the tuner asks [`decide`]. A running skill is
+//! stopped when
+//! - its recipients are *all* outside their lawful window right now, or
+//! - *any* recipient area is under a whole-day ban (a state's Sunday or
+//!   holiday ban): CXone cannot leave one state's people out of a list on a
+//!   given date, so the only lawful choice is not to dial the list that day.
+//!
+//! Hour rules that differ between areas are left to CXone's per-zone windows,
+//! which the schedule deployer writes as the intersection over each zone's
+//! states. A skill the guard stopped is started again once some recipients
+//! are lawful, no area is banned for the day, and the campaign's own window
+//! is open. A skill stopped by someone else is never started by the guard.
 
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::compliance::{is_lawful_to_dial, Day, DayWindow, DialViolation, HhMm, RecipientArea};
+use super::compliance::{
+    is_lawful_to_dial, Day, DayWindow, DialViolation, HhMm, RecipientArea, RuleId,
+};
 
 /// The campaign's own calling window per weekday, in its time zone.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,12 +88,20 @@ pub fn decide(
     stopped_by_guard: bool,
 ) -> GuardDecision {
     let own = [RecipientArea::new(windows.zone, None)];
-    let areas = if recipients.is_empty() { &own[..] } else { recipients };
+    let areas = if recipients.is_empty() {
+        &own[..]
+    } else {
+        recipients
+    };
     let violations: Vec<DialViolation> = areas
         .iter()
         .filter_map(|area| is_lawful_to_dial(at, area.zone, area.state).err())
         .collect();
     let lawful_now = violations.len() < areas.len();
+    let banned_today: Vec<&DialViolation> = violations
+        .iter()
+        .filter(|v| matches!(v.rule, RuleId::StateNoSunday(_) | RuleId::StateHoliday(_)))
+        .collect();
     let (action, reason) = if running && !lawful_now {
         (
             GuardAction::Stop,
@@ -93,7 +110,23 @@ pub fn decide(
                 areas.len()
             ),
         )
-    } else if !running && stopped_by_guard && lawful_now && windows.is_open(at) {
+    } else if running && !banned_today.is_empty() {
+        let v = banned_today[0];
+        (
+            GuardAction::Stop,
+            format!(
+                "no calls today to recipients in {} ({}{}); CXone cannot leave them out of the list",
+                v.state.map(|s| s.as_str()).unwrap_or("?"),
+                v.rule,
+                v.holiday.map(|h| format!(": {h}")).unwrap_or_default()
+            ),
+        )
+    } else if !running
+        && stopped_by_guard
+        && lawful_now
+        && banned_today.is_empty()
+        && windows.is_open(at)
+    {
         (
             GuardAction::Start,
             "calling is lawful again and the campaign's own window is open".to_owned(),
@@ -144,7 +177,13 @@ mod tests {
     #[test]
     fn stops_a_running_skill_outside_every_lawful_window() {
         // 21:30 in New York on a Tuesday.
-        let d = decide(at("2026-03-11T01:30:00Z"), &ny(), &windows(true), true, false);
+        let d = decide(
+            at("2026-03-11T01:30:00Z"),
+            &ny(),
+            &windows(true),
+            true,
+            false,
+        );
         assert_eq!(d.action, GuardAction::Stop);
         assert_eq!(d.violations.len(), 1);
     }
@@ -154,7 +193,13 @@ mod tests {
         // 21:30 New York is 18:30 Los Angeles.
         let mut areas = ny();
         areas.push(RecipientArea::new(chrono_tz::America::Los_Angeles, None));
-        let d = decide(at("2026-03-11T01:30:00Z"), &areas, &windows(true), true, false);
+        let d = decide(
+            at("2026-03-11T01:30:00Z"),
+            &areas,
+            &windows(true),
+            true,
+            false,
+        );
         assert_eq!(d.action, GuardAction::Nothing);
         assert!(d.lawful_now);
     }
@@ -162,26 +207,99 @@ mod tests {
     #[test]
     fn restarts_only_what_it_stopped_and_only_inside_the_campaigns_window() {
         let morning = at("2026-03-10T13:30:00Z"); // 09:30 New York, Tuesday
-        assert_eq!(decide(morning, &ny(), &windows(true), false, true).action, GuardAction::Start);
-        assert_eq!(decide(morning, &ny(), &windows(true), false, false).action, GuardAction::Nothing);
+        assert_eq!(
+            decide(morning, &ny(), &windows(true), false, true).action,
+            GuardAction::Start
+        );
+        assert_eq!(
+            decide(morning, &ny(), &windows(true), false, false).action,
+            GuardAction::Nothing
+        );
         // 08:30: lawful, but the campaign's own window opens at 09:00.
         let early = at("2026-03-10T12:30:00Z");
-        assert_eq!(decide(early, &ny(), &windows(true), false, true).action, GuardAction::Nothing);
+        assert_eq!(
+            decide(early, &ny(), &windows(true), false, true).action,
+            GuardAction::Nothing
+        );
         // Saturday: the campaign's schedule has no window.
         let saturday = at("2026-03-14T15:00:00Z");
-        assert_eq!(decide(saturday, &ny(), &windows(true), false, true).action, GuardAction::Nothing);
-        assert_eq!(decide(saturday, &ny(), &windows(false), false, true).action, GuardAction::Start);
+        assert_eq!(
+            decide(saturday, &ny(), &windows(true), false, true).action,
+            GuardAction::Nothing
+        );
+        assert_eq!(
+            decide(saturday, &ny(), &windows(false), false, true).action,
+            GuardAction::Start
+        );
     }
 
     #[test]
     fn state_rules_and_sundays_apply() {
-        let al = vec![RecipientArea::new(chrono_tz::America::Chicago, StateCode::parse("AL").ok())];
+        let al = vec![RecipientArea::new(
+            chrono_tz::America::Chicago,
+            StateCode::parse("AL").ok(),
+        )];
         // Sunday noon in Alabama: no calls at all.
-        let d = decide(at("2026-03-15T17:00:00Z"), &al, &windows(false), true, false);
+        let d = decide(
+            at("2026-03-15T17:00:00Z"),
+            &al,
+            &windows(false),
+            true,
+            false,
+        );
         assert_eq!(d.action, GuardAction::Stop);
-        let fl = vec![RecipientArea::new(chrono_tz::America::New_York, StateCode::parse("FL").ok())];
+        // Mixed recipients: New York may be called on Sunday, Alabama may not,
+        // and CXone cannot leave Alabama out: stop.
+        let mixed = vec![
+            RecipientArea::new(chrono_tz::America::New_York, None),
+            RecipientArea::new(chrono_tz::America::Chicago, StateCode::parse("AL").ok()),
+        ];
+        let d = decide(
+            at("2026-03-15T17:00:00Z"),
+            &mixed,
+            &windows(false),
+            true,
+            false,
+        );
+        assert_eq!(d.action, GuardAction::Stop, "{}", d.reason);
+        assert!(d.lawful_now);
+        assert_eq!(
+            decide(
+                at("2026-03-15T17:00:00Z"),
+                &mixed,
+                &windows(false),
+                false,
+                true
+            )
+            .action,
+            GuardAction::Nothing
+        );
+        // Louisiana's Mardi Gras 2027 (Tuesday 9 February).
+        let la = vec![
+            RecipientArea::new(chrono_tz::America::New_York, None),
+            RecipientArea::new(chrono_tz::America::Chicago, StateCode::parse("LA").ok()),
+        ];
+        let d = decide(
+            at("2027-02-09T17:00:00Z"),
+            &la,
+            &windows(false),
+            true,
+            false,
+        );
+        assert_eq!(d.action, GuardAction::Stop, "{}", d.reason);
+        assert!(d.reason.contains("LA"), "{}", d.reason);
+        let fl = vec![RecipientArea::new(
+            chrono_tz::America::New_York,
+            StateCode::parse("FL").ok(),
+        )];
         // 20:30 on a Tuesday in Florida: past the state's 20:00.
-        let d = decide(at("2026-03-11T00:30:00Z"), &fl, &windows(false), true, false);
+        let d = decide(
+            at("2026-03-11T00:30:00Z"),
+            &fl,
+            &windows(false),
+            true,
+            false,
+        );
         assert_eq!(d.action, GuardAction::Stop);
     }
 }

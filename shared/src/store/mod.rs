@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod events;
+pub mod failover;
 pub mod state;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};

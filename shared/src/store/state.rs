@@ -8,7 +8,8 @@
 //!   the holder's invocation deadline) so two writers never interleave;
 //! - `sk = FIELDS`: per CXone field, the value the bundle last wrote and any
 //!   hold placed because a person changed it;
-//! - `sk = GUARD`: whether the window guard stopped the skill, and why.
+//! - `sk = GUARD`: whether the window guard stopped the skill, and why;
+//! - `sk = SCHEDULE`: the recipients the last deployed schedule covers.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -96,6 +97,23 @@ pub struct GuardRecord {
     /// Why it stopped it.
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+/// What the schedule deployer last deployed: the recipients it was checked for.
+///
+/// The window guard adds these areas to the config's, so that state rules
+/// (Sundays, holidays, earlier evening hours) of a deployed schedule are
+/// enforced at run time even where CXone's settings cannot express them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployedSchedule {
+    /// IANA zones of the recipients.
+    pub recipient_time_zones: Vec<String>,
+    /// US state codes of the recipients.
+    #[serde(default)]
+    pub recipient_states: Vec<String>,
+    /// When it was deployed (the request's time).
+    pub deployed_at: Option<DateTime<Utc>>,
 }
 
 /// Per-field records for one campaign, by CXone field name.
@@ -335,7 +353,9 @@ impl StateStore {
 
     /// The per-field records of one campaign (empty when none yet).
     pub async fn get_fields(&self, skill_id: i64) -> Result<FieldRecords, StoreError> {
-        self.get_body(skill_id, "FIELDS").await.map(Option::unwrap_or_default)
+        self.get_body(skill_id, "FIELDS")
+            .await
+            .map(Option::unwrap_or_default)
     }
 
     /// Replaces the per-field records (call only while holding the campaign's lease).
@@ -345,7 +365,9 @@ impl StateStore {
 
     /// The window guard's record of one campaign (default when none yet).
     pub async fn get_guard(&self, skill_id: i64) -> Result<GuardRecord, StoreError> {
-        self.get_body(skill_id, "GUARD").await.map(Option::unwrap_or_default)
+        self.get_body(skill_id, "GUARD")
+            .await
+            .map(Option::unwrap_or_default)
     }
 
     /// Replaces the window guard's record (call only while holding the campaign's lease).
@@ -353,7 +375,28 @@ impl StateStore {
         self.put_body(skill_id, "GUARD", record).await
     }
 
-    async fn get_body<T: serde::de::DeserializeOwned>(&self, skill_id: i64, sk: &str) -> Result<Option<T>, StoreError> {
+    /// The schedule last deployed for a campaign, if any.
+    pub async fn get_deployed_schedule(
+        &self,
+        skill_id: i64,
+    ) -> Result<Option<DeployedSchedule>, StoreError> {
+        self.get_body(skill_id, "SCHEDULE").await
+    }
+
+    /// Records the schedule just deployed (call while holding the campaign's lease).
+    pub async fn put_deployed_schedule(
+        &self,
+        skill_id: i64,
+        schedule: &DeployedSchedule,
+    ) -> Result<(), StoreError> {
+        self.put_body(skill_id, "SCHEDULE", schedule).await
+    }
+
+    async fn get_body<T: serde::de::DeserializeOwned>(
+        &self,
+        skill_id: i64,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -363,7 +406,12 @@ impl StateStore {
             .send()
             .await
             .map_err(|e| StoreError::dynamo("GetItem", &self.table, e))?;
-        match out.item.as_ref().and_then(|i| i.get("body")).and_then(|v| v.as_s().ok()) {
+        match out
+            .item
+            .as_ref()
+            .and_then(|i| i.get("body"))
+            .and_then(|v| v.as_s().ok())
+        {
             Some(body) => serde_json::from_str(body)
                 .map(Some)
                 .map_err(|e| StoreError::corrupt(&self.table, e)),
@@ -371,7 +419,12 @@ impl StateStore {
         }
     }
 
-    async fn put_body<T: Serialize>(&self, skill_id: i64, sk: &str, value: &T) -> Result<(), StoreError> {
+    async fn put_body<T: Serialize>(
+        &self,
+        skill_id: i64,
+        sk: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
         let body = serde_json::to_string(value).map_err(|e| StoreError::corrupt(&self.table, e))?;
         let mut item = key(skill_id, sk);
         item.insert("body".into(), AttributeValue::S(body));

@@ -12,6 +12,12 @@
 //!
 //! Expiry is checked here, in code: DynamoDB's TTL (and moto, which never
 //! expires anything) may keep an expired record for days.
+//!
+//! [`http`] builds the HTTP form on top (the `Idempotency-Key` header, request
+//! fingerprints, stored status and body replayed with `Idempotent-Replayed:
+//! true`), for any function that serves API Gateway routes.
+
+pub mod http;
 
 use std::collections::HashMap;
 use std::future::Future;

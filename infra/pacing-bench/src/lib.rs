@@ -1,0 +1,712 @@
+//! The pacing benchmark's core: simulated days, the policies under test and
+//! their metrics, shared by the `pacing-bench` binary and the test suite.
+//!
+//! Run it with `cargo run --release -p pacing-bench -- --out
+//! docs/pacing-benchmark.md` (about two minutes on one core); it writes the
+//! report and `docs/pacing-benchmark.svg`.
+//!
+//! Every policy drives the same [`Dialer`] (the model the CXone simulator
+//! runs) through the same day: staffing, pauses, answer-rate drift and the
+//! dialler's own randomness all come from the scenario's seed. The harness
+//! steps the model one second at a time, opens dialling at 08:00 and closes
+//! it at 21:00 (the calling window), lets calls in progress finish, and
+//! counts every dial placed outside the window (it must be 0).
+//!
+//! Policies ([`Policy`]): progressive (ratio 1.0); fixed ratios; the
+//! hindsight-best fixed ratio ([`hindsight_best`]: grid search in 0.05 steps
+//! on the same day, the best that still meets 3 %); the seed tutorials' rule
+//! (every 5 minutes, lines = floor(0.8 x agents Available)); ViciDial's
+//! ADAPT_TAPERED and ADAPT_AVERAGE ([`vicidial`]); and this project's engine,
+//! called every 5 minutes from the inputs the capacity tuner gives it.
+//!
+//! The plot is written as hand-made SVG ([`report::svg_plot`]): a scatter of a
+//! few dozen points needs no plotting library, and `plotters` would add a
+//! font/raster stack to a shared 2-core build for no gain.
+
+pub mod report;
+pub mod vicidial;
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use shared::engine::dialer::{CallModel, Dialer, Dist, IntervalStats};
+use shared::engine::pacing::{self, predict::mix, PacingInputs, Results, Staffing};
+
+use crate::vicidial::{ViciDial, ViciMode};
+
+/// The calling window opens at 08:00 (seconds after midnight).
+pub const WINDOW_OPEN_S: u32 = 8 * 3600;
+/// The calling window closes at 21:00 (seconds after midnight).
+pub const WINDOW_CLOSE_S: u32 = 21 * 3600;
+/// Seconds after the window closes during which calls in progress finish.
+pub const DRAIN_S: u32 = 1800;
+/// The legal ceiling on abandonment, percent.
+pub const LEGAL_PCT: f64 = 3.0;
+/// The tuner's period, seconds.
+pub const TUNER_PERIOD_S: u32 = 300;
+/// The tuner's recent window, minutes.
+pub const RECENT_MINUTES: usize = 15;
+/// The hindsight grid's step.
+pub const GRID_STEP: f64 = 0.05;
+/// The hindsight grid's top.
+pub const GRID_MAX: f64 = 3.0;
+
+/// How staffing and the answer rate move over the day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// Constant all day.
+    Flat,
+    /// Staffing falls to 60 % over lunch (12:00-14:00, 30-minute ramps).
+    MiddayDip,
+    /// The answer rate rises through the day, from 0.7x at 08:00 to 1.5x at 21:00.
+    EveningRise,
+    /// At 13:00 staffing steps down to 60 % and the answer rate up by half.
+    StepAt13,
+}
+
+impl Profile {
+    /// Short name for tables.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Profile::Flat => "flat",
+            Profile::MiddayDip => "midday dip",
+            Profile::EveningRise => "evening rise",
+            Profile::StepAt13 => "step 13:00",
+        }
+    }
+
+    /// (staffing factor, answer-rate factor) at `clock` seconds after midnight.
+    pub fn factors(&self, clock: u32) -> (f64, f64) {
+        let h = f64::from(clock) / 3600.0;
+        match self {
+            Profile::Flat => (1.0, 1.0),
+            Profile::MiddayDip => {
+                let dip = if !(12.0..14.0).contains(&h) {
+                    0.0
+                } else if h < 12.5 {
+                    (h - 12.0) / 0.5
+                } else if h < 13.5 {
+                    1.0
+                } else {
+                    (14.0 - h) / 0.5
+                };
+                (1.0 - 0.4 * dip, 1.0)
+            }
+            Profile::EveningRise => (1.0, 0.7 + 0.8 * ((h - 8.0) / 13.0).clamp(0.0, 1.0)),
+            Profile::StepAt13 => {
+                if h < 13.0 {
+                    (1.0, 1.0)
+                } else {
+                    (0.6, 1.5)
+                }
+            }
+        }
+    }
+}
+
+/// One simulated campaign: its day and its seeds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Name for tables.
+    pub name: String,
+    /// Agents logged in at the profile's peak.
+    pub agents: u32,
+    /// Live-answer probability per dial at profile factor 1.
+    pub live_rate: f64,
+    /// Mean talk time (log-normal, CV [`TALK_CV`]), seconds.
+    pub talk_mean: f64,
+    /// Wrap times are uniform between these, seconds.
+    pub wrap: (f64, f64),
+    /// Ring limit (`maximumRingingDuration`), seconds (at least 15).
+    pub ring_limit: f64,
+    /// How the day moves.
+    pub profile: Profile,
+    /// Days simulated back to back (the 30-day period when 30).
+    pub days: u32,
+    /// When the calling window closes, seconds after midnight (normally
+    /// [`WINDOW_CLOSE_S`]; shorter days keep debug-build tests quick).
+    pub window_close_s: u32,
+    /// Seeds: each is an independent run of the scenario.
+    pub seeds: Vec<u64>,
+}
+
+/// Coefficient of variation of talk times.
+pub const TALK_CV: f64 = 1.0;
+/// Mean ring time (log-normal), seconds.
+pub const RING_MEAN: f64 = 9.0;
+/// Coefficient of variation of ring times.
+pub const RING_CV: f64 = 0.6;
+/// Share of dials answered by a machine.
+pub const MACHINE_RATE: f64 = 0.18;
+/// Share of dials that are busy.
+pub const BUSY_RATE: f64 = 0.05;
+/// Day-to-day and within-day drift of the answer rate (log scale, sd).
+pub const ANSWER_DRIFT_SD: f64 = 0.10;
+/// Drift of staffing around the profile (log scale, sd).
+pub const STAFF_DRIFT_SD: f64 = 0.05;
+/// Mean reversion time of both drifts, minutes.
+pub const DRIFT_REVERSION_MIN: f64 = 45.0;
+
+impl Scenario {
+    /// The call model at answer-rate factor 1.
+    pub fn call_model(&self) -> CallModel {
+        CallModel {
+            live_answer_rate: self.live_rate,
+            machine_rate: MACHINE_RATE,
+            busy_rate: BUSY_RATE,
+            ring: Dist::LogNormal {
+                mean: RING_MEAN,
+                cv: RING_CV,
+            },
+            talk: Dist::LogNormal {
+                mean: self.talk_mean,
+                cv: TALK_CV,
+            },
+            wrap: Dist::Uniform {
+                min: self.wrap.0,
+                max: self.wrap.1,
+            },
+            ring_limit_s: self
+                .ring_limit
+                .max(shared::engine::dialer::MIN_RING_LIMIT_S),
+            success_rate: 0.3,
+        }
+    }
+}
+
+/// A pacing policy under test.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Policy {
+    /// CXone `maximumRatio` held all day.
+    Fixed(f64),
+    /// Every 5 minutes, lines = floor(0.8 x agents Available).
+    Tutorial,
+    /// ViciDial's adaptive dialling.
+    ViciDial(ViciMode),
+    /// This project's engine, every 5 minutes, as the tuner calls it.
+    Engine,
+}
+
+impl Policy {
+    /// Name for tables.
+    pub fn name(&self) -> String {
+        match self {
+            Policy::Fixed(r) if *r == 1.0 => "progressive".into(),
+            Policy::Fixed(r) => format!("fixed {r:.2}"),
+            Policy::Tutorial => "tutorial 0.8xAvail".into(),
+            Policy::ViciDial(ViciMode::Tapered) => "ViciDial TAPERED".into(),
+            Policy::ViciDial(ViciMode::Average) => "ViciDial AVERAGE".into(),
+            Policy::Engine => "engine".into(),
+        }
+    }
+}
+
+/// What one run (a scenario, a policy, a seed) measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Metrics {
+    /// Agent-seconds and counters inside the calling window.
+    pub window: IntervalStats,
+    /// Live answers, including calls that finished after the window.
+    pub live_answers: u64,
+    /// Abandons, including calls that finished after the window.
+    pub abandons: u64,
+    /// Highest single-day abandonment, percent.
+    pub worst_day_pct: f64,
+    /// Dials placed outside the calling window (must be 0).
+    pub outside_window_dials: u64,
+    /// Wall-clock milliseconds of each engine decision.
+    pub decision_ms: Vec<f64>,
+    /// Sum of the engine's predicted abandons over intervals it predicted.
+    pub predicted_abandons: f64,
+    /// Abandons that happened in those intervals.
+    pub realized_abandons: u64,
+    /// The fixed ratio used (hindsight-best runs).
+    pub ratio: Option<f64>,
+    /// Runs aggregated.
+    pub runs: u32,
+    /// Highest per-run abandonment over the aggregated runs, percent.
+    pub worst_run_pct: f64,
+}
+
+impl Metrics {
+    /// Adds another run.
+    pub fn add(&mut self, o: &Metrics) {
+        self.window.add(&o.window);
+        self.live_answers += o.live_answers;
+        self.abandons += o.abandons;
+        self.worst_day_pct = self.worst_day_pct.max(o.worst_day_pct);
+        self.outside_window_dials += o.outside_window_dials;
+        self.predicted_abandons += o.predicted_abandons;
+        self.realized_abandons += o.realized_abandons;
+        self.decision_ms.extend_from_slice(&o.decision_ms);
+        self.runs += o.runs.max(1);
+        self.worst_run_pct = self.worst_run_pct.max(o.abandon_pct());
+        self.ratio = match (self.ratio, o.ratio) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// Abandoned share of live answers over the run(s), percent.
+    pub fn abandon_pct(&self) -> f64 {
+        if self.live_answers > 0 {
+            100.0 * self.abandons as f64 / self.live_answers as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// Talk time / logged-in time, percent.
+    pub fn talk_util(&self) -> f64 {
+        pct(
+            self.window.talk_seconds,
+            self.window.logged_in_agent_seconds,
+        )
+    }
+
+    /// (Talk + wrap) / logged-in time, percent.
+    pub fn handle_util(&self) -> f64 {
+        pct(
+            self.window.talk_seconds + self.window.wrap_seconds,
+            self.window.logged_in_agent_seconds,
+        )
+    }
+
+    /// Idle agent-seconds per connected call.
+    pub fn idle_per_call(&self) -> f64 {
+        if self.window.connects > 0 {
+            self.window.idle_agent_seconds / self.window.connects as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// Dials per live answer.
+    pub fn dials_per_live(&self) -> f64 {
+        if self.window.live_answers > 0 {
+            self.window.dials as f64 / self.window.live_answers as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// Largest decision time, ms.
+    pub fn max_decision_ms(&self) -> f64 {
+        self.decision_ms.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// 99th percentile decision time, ms.
+    pub fn p99_decision_ms(&self) -> f64 {
+        let mut v = self.decision_ms.clone();
+        v.sort_by(f64::total_cmp);
+        match v.len() {
+            0 => 0.0,
+            n => v[((n as f64) * 0.99).ceil() as usize - 1],
+        }
+    }
+}
+
+fn pct(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        100.0 * a / b
+    } else {
+        0.0
+    }
+}
+
+fn results_of(s: &IntervalStats) -> Results {
+    let handled = s.successes + s.failures;
+    let mean = |x: f64| if handled > 0 { x / handled as f64 } else { 0.0 };
+    Results {
+        dials: s.dials,
+        connects: s.connects,
+        abandons: s.abandons,
+        mean_talk_seconds: mean(s.handled_talk_seconds),
+        mean_wrap_seconds: mean(s.handled_wrap_seconds),
+    }
+}
+
+/// What a controller sees each second.
+pub struct Ctx<'a> {
+    /// Seconds after midnight.
+    pub clock: u32,
+    /// Day index within the run.
+    pub day: u32,
+    /// Stats of the last 15 minutes (whole minutes plus the current one).
+    pub recent: &'a IntervalStats,
+    /// Stats of the run so far (the 30-day period).
+    pub period: &'a IntervalStats,
+    /// Stats of today so far.
+    pub today: &'a IntervalStats,
+    /// Live answers and abandons in the last 60 seconds.
+    pub last_minute: (u64, u64),
+}
+
+/// A policy's running state.
+enum Controller {
+    Fixed,
+    Tutorial,
+    Vici(ViciDial),
+    Engine {
+        ratio: f64,
+        target_pct: f64,
+        /// Predicted abandons of the interval under way and the period's abandons when it began.
+        pending: Option<(f64, u64)>,
+    },
+}
+
+/// Runs one scenario under one policy with one seed.
+pub fn run(sc: &Scenario, policy: Policy, seed: u64) -> Metrics {
+    let base = sc.call_model();
+    let mut d = Dialer::new(base, mix(seed, 0xD1A1));
+    d.set_dialling(false);
+    let mut ctl = match policy {
+        Policy::Fixed(r) => {
+            d.set_max_ratio(r);
+            Controller::Fixed
+        }
+        Policy::Tutorial => {
+            d.set_target_lines(0);
+            Controller::Tutorial
+        }
+        Policy::ViciDial(mode) => Controller::Vici(ViciDial::new(mode)),
+        Policy::Engine => {
+            d.set_max_ratio(1.0);
+            Controller::Engine {
+                ratio: 1.0,
+                target_pct: LEGAL_PCT,
+                pending: None,
+            }
+        }
+    };
+    let mut env = ChaCha8Rng::seed_from_u64(mix(seed, 0xE1F));
+    let pause_frac = env.random_range(0.05..=0.10);
+    let decay = (-1.0 / DRIFT_REVERSION_MIN).exp();
+    let shock = (1.0 - decay * decay).sqrt();
+    let (mut x_answer, mut x_staff) = (0.0f64, 0.0f64);
+    let mut m = Metrics {
+        runs: 1,
+        ..Metrics::default()
+    };
+    let mut period = IntervalStats::default();
+    let mut minutes: VecDeque<IntervalStats> = VecDeque::with_capacity(RECENT_MINUTES + 1);
+    let mut seconds: VecDeque<(u64, u64)> = VecDeque::with_capacity(61);
+    for day in 0..sc.days {
+        let day0 = f64::from(day) * 86_400.0;
+        let mut today = IntervalStats::default();
+        let mut minute = IntervalStats::default();
+        let mut day_live = 0u64;
+        let mut day_abandons = 0u64;
+        // Overnight the drifts move on (a new day is a new draw, partly).
+        let z: f64 = env.sample(StandardNormal);
+        x_answer = 0.5 * x_answer + ANSWER_DRIFT_SD * 0.87 * z;
+        let close = sc.window_close_s.clamp(WINDOW_OPEN_S + 60, WINDOW_CLOSE_S);
+        let end = close + DRAIN_S;
+        for clock in WINDOW_OPEN_S..end {
+            let open = clock < close;
+            if (clock - WINDOW_OPEN_S) % 60 == 0 && open {
+                // Staffing and answer rate move every minute.
+                let za: f64 = env.sample(StandardNormal);
+                let zs: f64 = env.sample(StandardNormal);
+                x_answer = decay * x_answer + shock * ANSWER_DRIFT_SD * za;
+                x_staff = decay * x_staff + shock * STAFF_DRIFT_SD * zs;
+                let (fs, fa) = sc.profile.factors(clock);
+                let agents = (f64::from(sc.agents) * fs * x_staff.exp()).round().max(1.0) as u32;
+                d.model_mut().live_answer_rate =
+                    (sc.live_rate * fa * x_answer.exp()).clamp(0.0, 1.0 - MACHINE_RATE - BUSY_RATE);
+                d.set_logged_in(agents);
+                d.set_paused((pause_frac * f64::from(agents)).round() as u32);
+            }
+            if clock == WINDOW_OPEN_S {
+                d.set_dialling(true);
+            }
+            if clock == close {
+                d.set_dialling(false);
+                d.set_logged_in(0);
+            }
+            if open {
+                let recent = {
+                    let mut r = minute;
+                    for mm in &minutes {
+                        r.add(mm);
+                    }
+                    r
+                };
+                let last_minute = seconds.iter().fold((0, 0), |a, s| (a.0 + s.0, a.1 + s.1));
+                let ctx = Ctx {
+                    clock,
+                    day,
+                    recent: &recent,
+                    period: &period,
+                    today: &today,
+                    last_minute,
+                };
+                control(&mut ctl, &mut d, &ctx, seed, &mut m);
+            }
+            let s = d.advance_to(day0 + f64::from(clock - WINDOW_OPEN_S + 1));
+            if open {
+                m.window.add(&s);
+            } else {
+                m.outside_window_dials += s.dials;
+            }
+            m.live_answers += s.connects + s.abandons;
+            m.abandons += s.abandons;
+            day_live += s.connects + s.abandons;
+            day_abandons += s.abandons;
+            today.add(&s);
+            period.add(&s);
+            minute.add(&s);
+            seconds.push_back((s.connects + s.abandons, s.abandons));
+            if seconds.len() > 60 {
+                seconds.pop_front();
+            }
+            if (clock + 1 - WINDOW_OPEN_S) % 60 == 0 {
+                minutes.push_back(minute);
+                minute = IntervalStats::default();
+                if minutes.len() >= RECENT_MINUTES {
+                    minutes.pop_front();
+                }
+            }
+        }
+        // Overnight: nothing runs; the model's clock jumps to the next day.
+        d.advance_to(day0 + 86_400.0);
+        minutes.clear();
+        seconds.clear();
+        if day_live > 0 {
+            m.worst_day_pct = m
+                .worst_day_pct
+                .max(100.0 * day_abandons as f64 / day_live as f64);
+        }
+    }
+    m.worst_run_pct = m.abandon_pct();
+    if let Policy::Fixed(r) = policy {
+        m.ratio = Some(r);
+    }
+    m
+}
+
+fn control(ctl: &mut Controller, d: &mut Dialer, ctx: &Ctx<'_>, seed: u64, m: &mut Metrics) {
+    let since_open = ctx.clock - WINDOW_OPEN_S;
+    match ctl {
+        Controller::Fixed => {}
+        Controller::Tutorial => {
+            if since_open % TUNER_PERIOD_S == 0 {
+                let avail = d.snapshot().available;
+                d.set_target_lines((0.8 * f64::from(avail)).floor() as u32);
+            }
+        }
+        Controller::Vici(v) => v.second(d, ctx),
+        Controller::Engine {
+            ratio,
+            target_pct,
+            pending,
+        } => {
+            if since_open % TUNER_PERIOD_S == 0 {
+                let s = d.snapshot();
+                let inputs = PacingInputs {
+                    staffing: Staffing {
+                        available: s.available,
+                        working: s.working,
+                        acw: s.acw,
+                        logged_in: s.logged_in,
+                    },
+                    recent: results_of(ctx.recent),
+                    period: results_of(ctx.period),
+                    current_ratio: *ratio,
+                    target_abandon_pct: *target_pct,
+                    min_ratio: 1.0,
+                    max_ratio: GRID_MAX,
+                    ring_limit_seconds: d.model().ring_limit_s,
+                    seed: mix(seed, u64::from(ctx.day) * 86_400 + u64::from(ctx.clock)),
+                };
+                let t0 = Instant::now();
+                let decision = pacing::decide(&inputs);
+                m.decision_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+                if let Some((predicted, at)) = pending.take() {
+                    m.predicted_abandons += predicted;
+                    m.realized_abandons += ctx.period.abandons - at;
+                }
+                // The tuner's safe writer skips changes below the hysteresis step.
+                if (decision.maximum_ratio - *ratio).abs() >= pacing::HYSTERESIS {
+                    *ratio = decision.maximum_ratio;
+                    d.set_max_ratio(*ratio);
+                }
+                // Calibration: what the engine predicted for the ratio in force.
+                if let Some(p) = &decision.prediction {
+                    if (p.chosen.ratio - *ratio).abs() < 1e-9 {
+                        *pending = Some((p.chosen.abandons, ctx.period.abandons));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs every seed of a scenario under a policy and aggregates.
+pub fn run_all(sc: &Scenario, policy: Policy) -> Metrics {
+    let mut total = Metrics::default();
+    for &seed in &sc.seeds {
+        total.add(&run(sc, policy, seed));
+    }
+    total
+}
+
+/// The hindsight-best fixed ratio for one seed: ratios 1.00, 1.05, ... up
+/// to [`GRID_MAX`] on the same day(s); the highest talk utilisation whose
+/// whole-run abandonment is at most 3 %. The scan stops after two ratios in
+/// a row break 3 % (abandonment only grows with the ratio).
+pub fn hindsight_best(sc: &Scenario, seed: u64) -> Metrics {
+    let mut best = run(sc, Policy::Fixed(1.0), seed);
+    let mut fails = 0;
+    let steps = ((GRID_MAX - 1.0) / GRID_STEP).round() as u32;
+    for i in 1..=steps {
+        let r = ((1.0 + f64::from(i) * GRID_STEP) * 100.0).round() / 100.0;
+        let m = run(sc, Policy::Fixed(r), seed);
+        if m.abandon_pct() <= LEGAL_PCT {
+            fails = 0;
+            if m.talk_util() > best.talk_util() {
+                best = m;
+            }
+        } else {
+            fails += 1;
+            if fails >= 2 {
+                break;
+            }
+        }
+    }
+    best
+}
+
+/// The hindsight-best fixed ratio over every seed (each seed gets its own best).
+pub fn hindsight_all(sc: &Scenario) -> Metrics {
+    let mut total = Metrics::default();
+    for &seed in &sc.seeds {
+        total.add(&hindsight_best(sc, seed));
+    }
+    total
+}
+
+/// The policies of the benchmark, in table order (the hindsight-best fixed
+/// ratio is computed separately by [`hindsight_all`]).
+pub fn policies() -> Vec<Policy> {
+    vec![
+        Policy::Fixed(1.0),
+        Policy::Fixed(1.2),
+        Policy::Fixed(1.5),
+        Policy::Fixed(2.0),
+        Policy::Tutorial,
+        Policy::ViciDial(ViciMode::Tapered),
+        Policy::ViciDial(ViciMode::Average),
+        Policy::Engine,
+    ]
+}
+
+/// One scenario's results: every policy plus the hindsight-best fixed ratio.
+#[derive(Clone, Debug)]
+pub struct ScenarioResult {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// (policy name, metrics) in table order, hindsight-best after the fixed ratios.
+    pub rows: Vec<(String, Metrics)>,
+}
+
+impl ScenarioResult {
+    /// The metrics of the policy with this name.
+    pub fn get(&self, name: &str) -> Option<&Metrics> {
+        self.rows.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+}
+
+/// Name of the hindsight-best row.
+pub const HINDSIGHT: &str = "hindsight-best fixed";
+
+/// Runs a scenario under every policy.
+pub fn run_scenario(sc: &Scenario) -> ScenarioResult {
+    let mut rows = Vec::new();
+    for p in policies() {
+        rows.push((p.name(), run_all(sc, p)));
+        if p == Policy::Fixed(2.0) {
+            rows.push((HINDSIGHT.to_string(), hindsight_all(sc)));
+        }
+    }
+    ScenarioResult {
+        scenario: sc.clone(),
+        rows,
+    }
+}
+
+/// The benchmark's scenario grid.
+///
+/// Every agent level (5, 10, 20, 50, 100, 200) meets every day profile once;
+/// answer rate (5 / 15 / 30 %), talk mean (90 / 180 / 300 s), wrap range and
+/// ring limit rotate so that each agent level sees every answer rate and
+/// talk time (a fractional design: the full factorial of 216 days per seed
+/// would not run in minutes). Two of them are also run as 30-day periods.
+/// `seeds` independent runs each.
+pub fn grid(seeds: u32, with_30_day: bool) -> Vec<Scenario> {
+    let agents = [5u32, 10, 20, 50, 100, 200];
+    let profiles = [
+        Profile::Flat,
+        Profile::MiddayDip,
+        Profile::EveningRise,
+        Profile::StepAt13,
+    ];
+    let answers = [0.05, 0.15, 0.30];
+    let talks = [90.0, 180.0, 300.0];
+    let wraps = [(10.0, 20.0), (15.0, 25.0), (20.0, 30.0)];
+    let rings = [20.0, 15.0, 25.0];
+    let mut out = Vec::new();
+    for (i, &a) in agents.iter().enumerate() {
+        for (j, &p) in profiles.iter().enumerate() {
+            let live = answers[(i + j) % 3];
+            let talk = talks[(i + 2 * j + 1) % 3];
+            let wrap = wraps[(i + j + 2) % 3];
+            let ring = rings[j % 3];
+            out.push(Scenario {
+                name: format!(
+                    "{a} ag, {:.0} % ans, {talk:.0} s talk, {}",
+                    100.0 * live,
+                    p.name()
+                ),
+                agents: a,
+                live_rate: live,
+                talk_mean: talk,
+                wrap,
+                ring_limit: ring,
+                profile: p,
+                days: 1,
+                window_close_s: WINDOW_CLOSE_S,
+                seeds: (0..seeds)
+                    .map(|k| mix(u64::from(a) * 1000 + j as u64, u64::from(k)))
+                    .collect(),
+            });
+        }
+    }
+    if with_30_day {
+        for (a, live, talk, p) in [
+            (20u32, 0.15, 180.0, Profile::MiddayDip),
+            (50u32, 0.30, 90.0, Profile::EveningRise),
+        ] {
+            out.push(Scenario {
+                name: format!(
+                    "30 days: {a} ag, {:.0} % ans, {talk:.0} s talk, {}",
+                    100.0 * live,
+                    p.name()
+                ),
+                agents: a,
+                live_rate: live,
+                talk_mean: talk,
+                wrap: (10.0, 30.0),
+                ring_limit: 20.0,
+                profile: p,
+                days: 30,
+                window_close_s: WINDOW_CLOSE_S,
+                seeds: vec![mix(u64::from(a), 30)],
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,244 @@
+//! Estimating the dialler model's parameters from CXone's summaries, with
+//! honest handling of small samples.
+//!
+//! - **Live-answer rate per dial**: a Beta posterior. The prior's mean is the
+//!   30-day period's rate when the period has enough dials (else
+//!   [`DEFAULT_LIVE_RATE`]) and its weight is only [`PRIOR_DIALS`] pseudo-dials,
+//!   so the last 15 minutes dominate as soon as they hold real data. The
+//!   prediction samples the rate from this posterior per replication, so a
+//!   thin sample widens the spread of predicted abandons instead of being
+//!   trusted as exact. The Wilson upper bound is reported for the audit.
+//! - **Talk and wrap means**: the recent mean shrunk toward a prior mean (the
+//!   period's when it has enough connects, else a default) with
+//!   [`TIME_PRIOR_CALLS`] pseudo-calls of weight; the prediction samples the
+//!   mean per replication with the standard error of the combined sample.
+//! - **Ring times, machine and busy shares** are not in CXone's summaries;
+//!   the model assumes [`RING_MEAN_S`] (log-normal, CV [`RING_CV`]) and
+//!   [`MACHINE_RATE`] / [`BUSY_RATE`]. The observed live-answer rate already
+//!   excludes answers that came after the ring limit, so it is converted to
+//!   the model's "answered by a person" probability by dividing by the chance
+//!   that a ring ends before the limit.
+
+use serde::{Deserialize, Serialize};
+
+use super::{PacingInputs, Results};
+
+/// Live-answer rate assumed before any data (per dial).
+pub const DEFAULT_LIVE_RATE: f64 = 0.15;
+/// Weight of the live-answer-rate prior, in pseudo-dials.
+pub const PRIOR_DIALS: f64 = 50.0;
+/// Dials the 30-day period needs before its rate becomes the prior's mean.
+pub const PERIOD_PRIOR_MIN_DIALS: u64 = 500;
+/// Talk time assumed before any data, seconds.
+pub const DEFAULT_TALK_S: f64 = 180.0;
+/// Wrap time assumed before any data, seconds.
+pub const DEFAULT_WRAP_S: f64 = 20.0;
+/// Weight of the talk and wrap priors, in pseudo-calls.
+pub const TIME_PRIOR_CALLS: f64 = 20.0;
+/// Connects the 30-day period needs before its means become the priors.
+pub const PERIOD_PRIOR_MIN_CONNECTS: u64 = 30;
+/// Assumed coefficient of variation of talk times (log-normal).
+pub const TALK_CV: f64 = 1.0;
+/// Assumed coefficient of variation of wrap times (log-normal).
+pub const WRAP_CV: f64 = 0.5;
+/// Assumed mean ring time before an answer or busy signal, seconds.
+pub const RING_MEAN_S: f64 = 9.0;
+/// Assumed coefficient of variation of ring times (log-normal).
+pub const RING_CV: f64 = 0.5;
+/// Assumed share of dials answered by a machine.
+pub const MACHINE_RATE: f64 = 0.15;
+/// Assumed share of dials that are busy.
+pub const BUSY_RATE: f64 = 0.05;
+/// Ring limit assumed when the campaign's is unknown, seconds.
+pub const DEFAULT_RING_LIMIT_S: f64 = 20.0;
+/// Two-sided 95 % normal quantile used for the Wilson bound.
+const Z95: f64 = 1.959_964;
+
+/// What the engine believes about the next interval's calls.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Estimates {
+    /// Posterior mean live-answer rate per dial (as CXone counts it).
+    pub live_answer_rate: f64,
+    /// Beta posterior `alpha` (live answers plus prior pseudo-answers).
+    pub live_alpha: f64,
+    /// Beta posterior `beta` (other dials plus prior pseudo-dials).
+    pub live_beta: f64,
+    /// Wilson 95 % upper bound of the recent live-answer rate (1 with no dials).
+    pub live_answer_rate_upper: f64,
+    /// Shrunk mean talk time, seconds.
+    pub mean_talk_seconds: f64,
+    /// Effective number of calls behind the talk mean (data plus prior).
+    pub talk_weight: f64,
+    /// Shrunk mean wrap time, seconds.
+    pub mean_wrap_seconds: f64,
+    /// Effective number of calls behind the wrap mean (data plus prior).
+    pub wrap_weight: f64,
+    /// Ring limit used, seconds.
+    pub ring_limit_seconds: f64,
+    /// Probability that a ring ends before the limit (under the assumed ring times).
+    pub ring_before_limit: f64,
+}
+
+/// Wilson score interval's upper bound for `k` successes in `n` trials.
+pub fn wilson_upper(k: u64, n: u64, z: f64) -> f64 {
+    if n == 0 {
+        return 1.0;
+    }
+    let n_f = n as f64;
+    let p = (k.min(n) as f64) / n_f;
+    let z2 = z * z;
+    let centre = p + z2 / (2.0 * n_f);
+    let spread = z * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt();
+    ((centre + spread) / (1.0 + z2 / n_f)).clamp(0.0, 1.0)
+}
+
+/// The standard normal CDF (Abramowitz and Stegun 7.1.26, error < 1.5e-7).
+pub fn normal_cdf(x: f64) -> f64 {
+    if x.is_nan() {
+        return 0.5;
+    }
+    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs() / std::f64::consts::SQRT_2);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-(x * x) / 2.0).exp();
+    if x >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}
+
+/// Probability that a log-normal ring time (mean, CV) is below `limit`.
+pub fn ring_before(limit: f64, mean: f64, cv: f64) -> f64 {
+    if !(limit > 0.0 && mean > 0.0 && cv > 0.0) {
+        return 1.0;
+    }
+    let s2 = (cv * cv).ln_1p();
+    let mu = mean.ln() - s2 / 2.0;
+    normal_cdf((limit.ln() - mu) / s2.sqrt()).clamp(0.0, 1.0)
+}
+
+/// A mean shrunk toward a prior: `(n * mean + n0 * prior) / (n + n0)`.
+/// Returns the mean and the total weight. Non-finite or non-positive
+/// observed means count as no data.
+fn shrink(observed_mean: f64, n: u64, prior_mean: f64, n0: f64) -> (f64, f64) {
+    let n = if observed_mean.is_finite() && observed_mean > 0.0 {
+        n as f64
+    } else {
+        0.0
+    };
+    let obs = if n > 0.0 { observed_mean } else { 0.0 };
+    let w = n + n0;
+    ((n * obs + n0 * prior_mean) / w, w)
+}
+
+/// A prior mean: the period's when it has enough connects, else `default`.
+fn prior_time(period: &Results, value: f64, default: f64) -> f64 {
+    if period.connects >= PERIOD_PRIOR_MIN_CONNECTS && value.is_finite() && value > 0.0 {
+        value
+    } else {
+        default
+    }
+}
+
+/// Estimates the model's parameters from the inputs (see the module doc).
+pub fn estimate(inputs: &PacingInputs) -> Estimates {
+    let recent = &inputs.recent;
+    let period = &inputs.period;
+    let prior_rate = if period.dials >= PERIOD_PRIOR_MIN_DIALS {
+        (period.live_answers() as f64 / period.dials as f64).clamp(0.001, 0.999)
+    } else {
+        DEFAULT_LIVE_RATE
+    };
+    let live = recent
+        .live_answers()
+        .min(recent.dials.max(recent.live_answers()));
+    let dials = recent.dials.max(live);
+    let alpha = prior_rate * PRIOR_DIALS + live as f64;
+    let beta = (1.0 - prior_rate) * PRIOR_DIALS + (dials - live) as f64;
+    let talk_prior = prior_time(period, period.mean_talk_seconds, DEFAULT_TALK_S);
+    let wrap_prior = prior_time(period, period.mean_wrap_seconds, DEFAULT_WRAP_S);
+    let (talk, talk_weight) = shrink(
+        recent.mean_talk_seconds,
+        recent.connects,
+        talk_prior,
+        TIME_PRIOR_CALLS,
+    );
+    let (wrap, wrap_weight) = shrink(
+        recent.mean_wrap_seconds,
+        recent.connects,
+        wrap_prior,
+        TIME_PRIOR_CALLS,
+    );
+    let ring_limit = ring_limit(inputs.ring_limit_seconds);
+    Estimates {
+        live_answer_rate: alpha / (alpha + beta),
+        live_alpha: alpha,
+        live_beta: beta,
+        live_answer_rate_upper: wilson_upper(live, dials, Z95),
+        mean_talk_seconds: talk,
+        talk_weight,
+        mean_wrap_seconds: wrap,
+        wrap_weight,
+        ring_limit_seconds: ring_limit,
+        ring_before_limit: ring_before(ring_limit, RING_MEAN_S, RING_CV),
+    }
+}
+
+/// The ring limit to model: the campaign's when it is a lawful number, else
+/// the default (a limit below the lawful 15 s is raised to 15 s).
+pub fn ring_limit(configured: f64) -> f64 {
+    if configured.is_finite() && configured > 0.0 {
+        configured.max(crate::engine::dialer::MIN_RING_LIMIT_S)
+    } else {
+        DEFAULT_RING_LIMIT_S
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_and_normal_are_sane() {
+        assert_eq!(wilson_upper(0, 0, Z95), 1.0);
+        let u = wilson_upper(15, 100, Z95);
+        assert!(u > 0.15 && u < 0.25, "{u}");
+        assert!(wilson_upper(150, 1000, Z95) < u);
+        assert!((normal_cdf(0.0) - 0.5).abs() < 1e-7);
+        assert!((normal_cdf(1.959_964) - 0.975).abs() < 1e-4);
+        assert!((normal_cdf(-1.0) - 0.158_655).abs() < 1e-4);
+        let p = ring_before(20.0, 9.0, 0.5);
+        assert!(p > 0.9 && p < 1.0, "{p}");
+        assert_eq!(ring_limit(f64::NAN), DEFAULT_RING_LIMIT_S);
+        assert_eq!(ring_limit(10.0), 15.0);
+    }
+
+    #[test]
+    fn small_samples_lean_on_the_prior() {
+        let mut i = super::super::tests::inputs();
+        i.recent = Results {
+            dials: 10,
+            connects: 5,
+            abandons: 0,
+            mean_talk_seconds: 30.0,
+            mean_wrap_seconds: 5.0,
+        };
+        i.period = Results::default();
+        let e = estimate(&i);
+        // 5 of 10 dials answered: the posterior stays near the prior.
+        assert!(e.live_answer_rate < 0.25, "{e:?}");
+        assert!(e.live_answer_rate_upper > 0.7, "{e:?}");
+        // 5 short calls barely move the talk prior.
+        assert!(e.mean_talk_seconds > 130.0, "{e:?}");
+        i.recent.dials = 10_000;
+        i.recent.connects = 5_000;
+        i.recent.mean_talk_seconds = 30.0;
+        let e = estimate(&i);
+        assert!((e.live_answer_rate - 0.5).abs() < 0.01, "{e:?}");
+        assert!(e.mean_talk_seconds < 31.0, "{e:?}");
+    }
+}

@@ -1,0 +1,673 @@
+//! The pacing engine: chooses `maximumRatio` (and `abandonRateThreshold`) for
+//! the next interval by predicting it.
+//!
+//! # How a decision is made
+//! 1. **Fallbacks to progressive dialling** (ratio 1.0, which abandons
+//!    nothing under the dialler's semantics): fewer than
+//!    [`MIN_STAFFED_AGENTS`] staffed agents; the 30-day abandonment budget is
+//!    spent (the period's rate has reached the campaign's target); or
+//!    the data is thin (fewer than [`MIN_LIVE_ANSWERS`] live answers in the
+//!    recent window and fewer than [`MIN_PERIOD_LIVE_ANSWERS`] in the period).
+//! 2. **Estimates** ([`estimate()`]): live-answer rate per dial as a Beta
+//!    posterior, talk and wrap means shrunk toward priors, the campaign's
+//!    ring limit.
+//! 3. **Budget**: the effective target is `tau = min(target, 3 %) x (1 -`
+//!    [`SAFETY_MARGIN`]`)`. With `L`, `A` the period's live answers and
+//!    abandons so far, `slack = tau x L - A` is what earlier intervals left
+//!    unspent (negative when overspent). For `l` predicted live answers the
+//!    interval may abandon `tau x l` plus a share of the slack: unspent slack
+//!    is spread over [`SLACK_INTERVALS`] intervals (and at most
+//!    [`SLACK_SPEND`] times the interval's own allowance), an overspend is
+//!    repaid over [`REPAY_INTERVALS`]. So a quiet morning does not buy one
+//!    reckless burst, one unlucky interval does not swing pacing to 1.0 and
+//!    back, and the margin between `tau` and the target absorbs the lag.
+//! 4. **Prediction** ([`predict`]): every candidate ratio is simulated with
+//!    the dialler model the CXone simulator runs, warm-started from the
+//!    current staffing and run briefly at the ratio in force (so raising the
+//!    ratio shows its burst of new dials), for two tuner periods (a longer
+//!    look ahead leans less on one snapshot of a fast-moving state), over
+//!    several replications whose parameters are drawn from the posteriors (common
+//!    random numbers across candidates). The replication count shrinks as
+//!    staffing grows (big campaigns average out within one run).
+//! 5. **Choice**: candidates lie on a 0.01 grid between the campaign's bounds
+//!    (never below 1.0), at most a rise limit above the ratio in force
+//!    ([`RISE_BURST`] / live-answer rate, within [`MIN_RISE`]..=[`MAX_RISE`]:
+//!    low answer rates get bigger steps, their bursts are smaller).
+//!    Predicted abandons rise with the ratio, so a search from the ratio in
+//!    force (doubling strides upward, then bisection) finds the highest
+//!    ratio whose predicted abandons fit the budget; of the candidates that
+//!    fit, the one with the highest predicted utilisation wins (ties to the
+//!    lower ratio). When even the lowest allowed ratio does not fit, the
+//!    engine dials progressively.
+//! 6. `abandonRateThreshold` is the campaign's target (at most 3 %), so
+//!    CXone's own governor backs the engine up.
+//!
+//! Pure: no I/O, no clock; the only randomness is seeded from
+//! [`PacingInputs::seed`], so the same inputs give the same decision.
+
+pub mod estimate;
+pub mod predict;
+
+use serde::{Deserialize, Serialize};
+
+pub use estimate::{estimate, Estimates};
+pub use predict::CandidateResult;
+
+use crate::engine::dialer::{cxone_target_lines, WarmState};
+
+/// Fewer staffed agents than this: dial progressively.
+pub const MIN_STAFFED_AGENTS: u32 = 5;
+/// Fewer live answers than this in the recent window (and fewer than
+/// [`MIN_PERIOD_LIVE_ANSWERS`] in the period): dial progressively.
+pub const MIN_LIVE_ANSWERS: u64 = 20;
+/// Changes smaller than this are not written (hysteresis).
+pub const HYSTERESIS: f64 = 0.05;
+/// Share of the target kept in reserve against prediction error.
+pub const SAFETY_MARGIN: f64 = 0.10;
+/// The most unspent slack one interval may use, as a multiple of its own allowance.
+pub const SLACK_SPEND: f64 = 1.0;
+/// Slack (unspent or overspent abandons of the period) is spread over this
+/// many intervals, so one unlucky interval does not swing pacing to 1.0 and
+/// back (the bang-bang that wastes the budget); the budget is spent only
+/// when the period's rate reaches the campaign's target itself.
+pub const SLACK_INTERVALS: f64 = 6.0;
+/// An overspend (negative slack) is repaid faster, over this many intervals:
+/// being late with a repayment can break the law, being late with spending
+/// only costs utilisation.
+pub const REPAY_INTERVALS: f64 = 2.0;
+/// The legal ceiling on 30-day abandonment, percent.
+pub const LEGAL_MAX_ABANDON_PCT: f64 = 3.0;
+/// Candidate ratios are multiples of this.
+pub const RATIO_STEP: f64 = 0.01;
+/// A rise of the ratio places a burst of dials at once, and the abandonment
+/// curve is steepest exactly where the budget binds, so the engine climbs in
+/// steps and lets the next prediction start from the state the last step
+/// produced (it falls at once). A step may add about this many live answers
+/// per staffed agent: `rise <= RISE_BURST / live-answer rate`, clamped to
+/// [`MIN_RISE`]..=[`MAX_RISE`].
+pub const RISE_BURST: f64 = 0.03;
+/// Smallest per-interval rise limit.
+pub const MIN_RISE: f64 = 0.10;
+/// Largest per-interval rise limit.
+pub const MAX_RISE: f64 = 0.50;
+/// With fewer recent live answers than [`MIN_LIVE_ANSWERS`], the engine still
+/// predicts when the period holds at least this many (a slow campaign's rate
+/// is then known from its history; the recent window only refines it).
+pub const MIN_PERIOD_LIVE_ANSWERS: u64 = 100;
+
+/// The per-interval rise limit for the estimated live-answer rate.
+fn max_rise(est: &Estimates) -> f64 {
+    let p = est.live_answer_rate.max(1e-6);
+    (RISE_BURST / p).clamp(MIN_RISE, MAX_RISE)
+}
+/// The tuner's period, seconds (the decision holds this long).
+pub const TUNER_PERIOD_S: f64 = 300.0;
+/// First upward stride of the search, in grid steps.
+pub const SEARCH_STRIDE: u32 = 3;
+/// Staffed-agent replications per candidate: `REPLICATION_AGENTS / staffed`,
+/// clamped to [`MIN_REPLICATIONS`]..=[`MAX_REPLICATIONS`].
+pub const REPLICATION_AGENTS: u32 = 240;
+/// Fewest replications per candidate.
+pub const MIN_REPLICATIONS: u32 = 2;
+/// Most replications per candidate.
+pub const MAX_REPLICATIONS: u32 = 24;
+
+/// Results over a span of time, as CXone's skill summary reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Results {
+    /// All dial attempts.
+    pub dials: u64,
+    /// Live answers connected to an agent.
+    pub connects: u64,
+    /// Live answers abandoned.
+    pub abandons: u64,
+    /// Mean talk time per connect, seconds.
+    pub mean_talk_seconds: f64,
+    /// Mean wrap time per connect, seconds.
+    pub mean_wrap_seconds: f64,
+}
+
+impl Results {
+    /// Live answers: connected plus abandoned.
+    pub fn live_answers(&self) -> u64 {
+        self.connects + self.abandons
+    }
+
+    /// Abandoned share of live answers, in percent (0 when none).
+    pub fn abandon_pct(&self) -> f64 {
+        match self.live_answers() {
+            0 => 0.0,
+            n => 100.0 * self.abandons as f64 / n as f64,
+        }
+    }
+}
+
+/// Staffing right now, as CXone's skill activity reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Staffing {
+    /// Agents available for a call.
+    pub available: u32,
+    /// Agents on a call.
+    pub working: u32,
+    /// Agents in after-call work.
+    pub acw: u32,
+    /// Agents logged in.
+    pub logged_in: u32,
+}
+
+impl Staffing {
+    /// Staffed agents as the dialler counts them: available plus working.
+    pub fn staffed(&self) -> u32 {
+        self.available + self.working
+    }
+
+    /// The dialler model's warm state for this staffing: logged-in agents
+    /// not available, working or in ACW are paused.
+    pub fn warm_state(&self) -> WarmState {
+        let busy = self.available + self.working + self.acw;
+        let logged_in = self.logged_in.max(busy);
+        WarmState {
+            logged_in,
+            paused: logged_in - busy,
+            working: self.working,
+            acw: self.acw,
+        }
+    }
+}
+
+/// Everything the policy looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PacingInputs {
+    /// Staffing now.
+    pub staffing: Staffing,
+    /// Results over the recent window (the tuner reads the last 15 minutes).
+    pub recent: Results,
+    /// Results over the current 30-day period.
+    pub period: Results,
+    /// The live `maximumRatio`.
+    pub current_ratio: f64,
+    /// The campaign's target 30-day abandonment, percent (at most 3).
+    pub target_abandon_pct: f64,
+    /// Lowest ratio the campaign allows.
+    pub min_ratio: f64,
+    /// Highest ratio the campaign allows.
+    pub max_ratio: f64,
+    /// The campaign's `maximumRingingDuration`, seconds (0 or not finite:
+    /// the engine assumes [`estimate::DEFAULT_RING_LIMIT_S`]).
+    #[serde(default)]
+    pub ring_limit_seconds: f64,
+    /// Seed for the prediction's randomness (the tuner derives it from the
+    /// skill and the tick, so a replayed tick decides the same).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// How the ratio was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PacingMode {
+    /// Ratio 1.0: thin data, small staffing, budget spent, or nothing above
+    /// 1.0 fits the budget.
+    Progressive,
+    /// Above 1.0, chosen by prediction.
+    Predictive,
+}
+
+/// What the engine predicted, for the audit trail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prediction {
+    /// The parameters it estimated.
+    pub estimates: Estimates,
+    /// Effective 30-day target after the safety margin, percent.
+    pub effective_target_pct: f64,
+    /// Abandons earlier intervals of the period left unspent (negative: overspent).
+    pub slack_abandons: f64,
+    /// Replications per candidate.
+    pub replications: u32,
+    /// Seconds predicted (the measured interval after the burn-in).
+    pub horizon_seconds: f64,
+    /// Candidates simulated.
+    pub candidates_evaluated: u32,
+    /// Progressive dialling's predicted interval (the baseline).
+    pub progressive: CandidateResult,
+    /// The chosen ratio's predicted interval.
+    pub chosen: CandidateResult,
+}
+
+/// The policy's answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PacingDecision {
+    /// `maximumRatio` for the next interval.
+    pub maximum_ratio: f64,
+    /// `abandonRateThreshold` (percent).
+    pub abandon_rate_threshold: f64,
+    /// How it was chosen.
+    pub mode: PacingMode,
+    /// Why, in words for the audit trail.
+    pub reason: String,
+    /// The prediction behind the choice (absent when a fallback needed none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<Prediction>,
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Replications per candidate for a staffed-agent count.
+pub fn replication_count(staffed: u32) -> u32 {
+    (REPLICATION_AGENTS / staffed.max(1)).clamp(MIN_REPLICATIONS, MAX_REPLICATIONS)
+}
+
+/// The abandonment budget of one interval.
+#[derive(Clone, Copy, Debug)]
+struct Budget {
+    /// Effective target as a fraction.
+    tau: f64,
+    /// Unspent (positive) or overspent (negative) abandons of the period.
+    slack: f64,
+}
+
+impl Budget {
+    /// Abandons allowed for `live` predicted live answers over the horizon:
+    /// their own share plus a [`SLACK_INTERVALS`]th of unspent slack (or a
+    /// [`REPAY_INTERVALS`]th of an overspend) per tuner period in the horizon (capped at
+    /// [`SLACK_SPEND`] times the own share), never negative.
+    fn allowed(&self, live: f64) -> f64 {
+        let own = self.tau * live;
+        let per = if self.slack >= 0.0 {
+            SLACK_INTERVALS
+        } else {
+            REPAY_INTERVALS
+        };
+        let spread = self.slack / per * (predict::HORIZON_S / TUNER_PERIOD_S);
+        (own + spread.min(SLACK_SPEND * own)).max(0.0)
+    }
+}
+
+/// Predicts the next interval at `ratio` from the inputs (the engine's
+/// simulation without the choice: for dry runs and calibration). The
+/// budget fields use the inputs' target and period.
+pub fn predict_ratio(inputs: &PacingInputs, ratio: f64) -> CandidateResult {
+    let target = if inputs.target_abandon_pct.is_finite() {
+        inputs.target_abandon_pct.clamp(0.0, LEGAL_MAX_ABANDON_PCT)
+    } else {
+        0.0
+    };
+    let tau = target / 100.0 * (1.0 - SAFETY_MARGIN);
+    let budget = Budget {
+        tau,
+        slack: tau * inputs.period.live_answers() as f64 - inputs.period.abandons as f64,
+    };
+    let staffed = inputs.staffing.staffed();
+    let est = estimate(inputs);
+    let n = replication_count(staffed);
+    let reps = predict::replications(&est, inputs.seed, n);
+    candidate(&reps, inputs.staffing, in_force(inputs), ratio, &budget)
+}
+
+/// The ratio in force (a non-finite or negative one counts as 1.0).
+fn in_force(inputs: &PacingInputs) -> f64 {
+    if inputs.current_ratio.is_finite() && inputs.current_ratio >= 0.0 {
+        inputs.current_ratio
+    } else {
+        1.0
+    }
+}
+
+/// Simulates one candidate over the replications and summarises it.
+fn candidate(
+    reps: &[predict::Replication],
+    staffing: Staffing,
+    current: f64,
+    ratio: f64,
+    budget: &Budget,
+) -> CandidateResult {
+    let s = predict::simulate(reps, staffing.warm_state(), current, ratio);
+    let n = reps.len().max(1) as f64;
+    let live = (s.connects + s.abandons) as f64 / n;
+    CandidateResult {
+        ratio,
+        lines: cxone_target_lines(ratio, staffing.staffed()),
+        live_answers: live,
+        abandons: s.abandons as f64 / n,
+        allowed_abandons: budget.allowed(live),
+        utilisation: s.utilisation(),
+        talk_share: if s.logged_in_agent_seconds > 0.0 {
+            s.talk_seconds / s.logged_in_agent_seconds
+        } else {
+            0.0
+        },
+    }
+}
+
+/// Chooses pacing for the next interval (see the module doc).
+pub fn decide(inputs: &PacingInputs) -> PacingDecision {
+    let target = if inputs.target_abandon_pct.is_finite() {
+        inputs.target_abandon_pct.clamp(0.0, LEGAL_MAX_ABANDON_PCT)
+    } else {
+        0.0
+    };
+    let progressive = |reason: String, prediction: Option<Prediction>| PacingDecision {
+        maximum_ratio: 1.0,
+        abandon_rate_threshold: target,
+        mode: PacingMode::Progressive,
+        reason,
+        prediction,
+    };
+    let staffed = inputs.staffing.staffed();
+    if staffed < MIN_STAFFED_AGENTS {
+        return progressive(
+            format!("{staffed} staffed agents (< {MIN_STAFFED_AGENTS}): progressive dialling"),
+            None,
+        );
+    }
+    let tau = target / 100.0 * (1.0 - SAFETY_MARGIN);
+    let period_live = inputs.period.live_answers() as f64;
+    let period_abandons = inputs.period.abandons as f64;
+    if tau <= 0.0 || (inputs.period.abandons > 0 && period_abandons >= target / 100.0 * period_live)
+    {
+        return progressive(
+            format!(
+                "30-day abandonment {:.2} % has reached the {target:.2} % target: budget spent, progressive dialling",
+                inputs.period.abandon_pct(),
+            ),
+            None,
+        );
+    }
+    let recent_live = inputs.recent.live_answers();
+    if recent_live < MIN_LIVE_ANSWERS && inputs.period.live_answers() < MIN_PERIOD_LIVE_ANSWERS {
+        return progressive(
+            format!(
+                "{recent_live} live answers in the recent window (< {MIN_LIVE_ANSWERS}) and {} in the period (< {MIN_PERIOD_LIVE_ANSWERS}): too little data, progressive dialling",
+                inputs.period.live_answers()
+            ),
+            None,
+        );
+    }
+    let budget = Budget {
+        tau,
+        slack: tau * period_live - period_abandons,
+    };
+    let est = estimate(inputs);
+    let reps_n = replication_count(staffed);
+    let reps = predict::replications(&est, inputs.seed, reps_n);
+    let mut evaluated = 0u32;
+    let mut eval = |ratio: f64| {
+        evaluated += 1;
+        candidate(&reps, inputs.staffing, in_force(inputs), ratio, &budget)
+    };
+    let fits = |c: &CandidateResult| c.abandons <= c.allowed_abandons;
+    let base = eval(1.0);
+    let lo = if inputs.min_ratio.is_finite() {
+        round2(inputs.min_ratio.max(1.0))
+    } else {
+        1.0
+    };
+    let hi = if inputs.max_ratio.is_finite() {
+        round2(inputs.max_ratio.max(lo))
+    } else {
+        lo
+    };
+    // Rises are limited per interval; falls are not.
+    let hi = round2(hi.min(in_force(inputs).max(lo) + max_rise(&est)).max(lo));
+    let steps = ((hi - lo) / RATIO_STEP).round().max(0.0) as u32;
+    let at = |i: u32| round2(lo + f64::from(i) * RATIO_STEP);
+    let first = if lo > 1.0 { eval(lo) } else { base };
+    let mut prediction = Prediction {
+        estimates: est,
+        effective_target_pct: 100.0 * tau,
+        slack_abandons: budget.slack,
+        replications: reps_n,
+        horizon_seconds: predict::HORIZON_S,
+        candidates_evaluated: 0,
+        progressive: base,
+        chosen: base,
+    };
+    if !fits(&first) {
+        prediction.candidates_evaluated = evaluated;
+        prediction.chosen = base;
+        return progressive(
+            format!(
+                "even the lowest allowed ratio {lo:.2} is predicted to abandon {:.1} of {:.0} live answers (budget {:.1}): progressive dialling",
+                first.abandons, first.live_answers, first.allowed_abandons
+            ),
+            Some(prediction),
+        );
+    }
+    // Search the grid from the ratio in force: expand upward in doubling
+    // strides while candidates fit, then bisect between the highest fitting
+    // and the lowest failing point. Every fitting result is kept.
+    let mut fitting = vec![first];
+    let (mut good, mut bad) = (0u32, steps + 1);
+    let current = in_force(inputs);
+    let start = ((current - lo) / RATIO_STEP)
+        .round()
+        .clamp(0.0, f64::from(steps)) as u32;
+    if start > 0 {
+        let c = eval(at(start));
+        if fits(&c) {
+            good = start;
+            fitting.push(c);
+        } else {
+            bad = start;
+        }
+    }
+    let mut stride = SEARCH_STRIDE;
+    while bad == steps + 1 && good < steps {
+        let i = (good + stride).min(steps);
+        let c = eval(at(i));
+        if fits(&c) {
+            good = i;
+            fitting.push(c);
+            stride *= 2;
+        } else {
+            bad = i;
+        }
+    }
+    while bad - good > 1 {
+        let mid = good + (bad - good) / 2;
+        let c = eval(at(mid));
+        if fits(&c) {
+            good = mid;
+            fitting.push(c);
+        } else {
+            bad = mid;
+        }
+    }
+    let best = fitting.iter().copied().fold(first, |best, c| {
+        if c.utilisation > best.utilisation + 1e-12
+            || ((c.utilisation - best.utilisation).abs() <= 1e-12 && c.ratio < best.ratio)
+        {
+            c
+        } else {
+            best
+        }
+    });
+    prediction.candidates_evaluated = evaluated;
+    prediction.chosen = best;
+    let reason = format!(
+        "predicted {:.1} % utilisation and {:.2} % abandonment ({:.1} of {:.0} live answers; budget {:.1}) at ratio {:.2} vs {:.1} % utilisation progressive; 30-day {:.2} % of effective target {:.2} %; live-answer rate {:.1} %, talk {:.0} s, wrap {:.0} s",
+        100.0 * best.utilisation,
+        best.abandon_pct(),
+        best.abandons,
+        best.live_answers,
+        best.allowed_abandons,
+        best.ratio,
+        100.0 * base.utilisation,
+        inputs.period.abandon_pct(),
+        100.0 * tau,
+        100.0 * est.live_answer_rate,
+        est.mean_talk_seconds,
+        est.mean_wrap_seconds,
+    );
+    PacingDecision {
+        maximum_ratio: best.ratio,
+        abandon_rate_threshold: target,
+        mode: if best.ratio > 1.0 {
+            PacingMode::Predictive
+        } else {
+            PacingMode::Progressive
+        },
+        reason,
+        prediction: Some(prediction),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn inputs() -> PacingInputs {
+        PacingInputs {
+            staffing: Staffing {
+                available: 3,
+                working: 17,
+                acw: 2,
+                logged_in: 22,
+            },
+            recent: Results {
+                dials: 1_500,
+                connects: 225,
+                abandons: 0,
+                mean_talk_seconds: 180.0,
+                mean_wrap_seconds: 20.0,
+            },
+            period: Results {
+                dials: 20_000,
+                connects: 3_000,
+                abandons: 20,
+                mean_talk_seconds: 180.0,
+                mean_wrap_seconds: 20.0,
+            },
+            current_ratio: 1.2,
+            target_abandon_pct: 3.0,
+            min_ratio: 1.0,
+            max_ratio: 3.0,
+            ring_limit_seconds: 20.0,
+            seed: 7,
+        }
+    }
+
+    /// Inputs for `staffed` agents at the same shares as [`inputs`].
+    fn scaled(staffed: u32) -> PacingInputs {
+        let mut i = inputs();
+        let working = staffed * 17 / 20;
+        i.staffing = Staffing {
+            available: staffed - working,
+            working,
+            acw: staffed / 10,
+            logged_in: staffed + staffed / 10,
+        };
+        let f = f64::from(staffed) / 20.0;
+        i.recent.dials = (1_500.0 * f) as u64;
+        i.recent.connects = (225.0 * f) as u64;
+        // High enough that the rise limit does not flatten the comparison.
+        i.current_ratio = 1.5;
+        i
+    }
+
+    #[test]
+    fn thin_data_small_staffing_and_spent_budget_are_progressive() {
+        let mut i = inputs();
+        i.recent.connects = 10;
+        i.period.connects = 80;
+        i.period.abandons = 0;
+        let d = decide(&i);
+        assert_eq!((d.maximum_ratio, d.mode), (1.0, PacingMode::Progressive));
+        assert!(d.reason.contains("too little data"), "{}", d.reason);
+        let mut i = inputs();
+        i.staffing.working = 1;
+        i.staffing.available = 2;
+        assert_eq!(decide(&i).maximum_ratio, 1.0);
+    }
+
+    #[test]
+    fn spent_budget_means_ratio_one() {
+        let mut i = inputs();
+        // 91 of 3011 (3.02 %) is past the 3 % target: spent.
+        i.period.connects = 2_920;
+        i.period.abandons = 91;
+        let d = decide(&i);
+        assert_eq!((d.maximum_ratio, d.mode), (1.0, PacingMode::Progressive));
+        assert!(d.reason.contains("budget spent"), "{}", d.reason);
+        // A target of 0 leaves no budget at all.
+        let mut i = inputs();
+        i.target_abandon_pct = 0.0;
+        assert_eq!(decide(&i).maximum_ratio, 1.0);
+        // And a large campaign with plenty of data is no exception.
+        let mut i = scaled(200);
+        i.period.abandons = 200;
+        i.period.connects = 3_000;
+        assert_eq!(decide(&i).maximum_ratio, 1.0);
+    }
+
+    #[test]
+    fn predicts_above_one_with_budget_and_data() {
+        let d = decide(&scaled(100));
+        assert_eq!(d.mode, PacingMode::Predictive, "{}", d.reason);
+        assert!(d.maximum_ratio > 1.0, "{}", d.reason);
+        let p = d.prediction.as_ref().expect("prediction");
+        assert!(p.chosen.abandons <= p.chosen.allowed_abandons);
+        assert!(p.chosen.utilisation >= p.progressive.utilisation);
+        assert_eq!(p.progressive.abandons, 0.0, "progressive abandons nothing");
+    }
+
+    #[test]
+    fn bounds_are_respected() {
+        for (lo, hi) in [(1.0, 3.0), (1.0, 1.1), (1.3, 1.5), (2.0, 2.0)] {
+            let mut i = scaled(100);
+            i.min_ratio = lo;
+            i.max_ratio = hi;
+            let d = decide(&i);
+            assert!(
+                d.maximum_ratio == 1.0 || (lo..=hi).contains(&d.maximum_ratio),
+                "{lo}..{hi}: {}",
+                d.maximum_ratio
+            );
+            assert!(d.maximum_ratio <= hi);
+        }
+        let mut i = inputs();
+        i.target_abandon_pct = 9.0;
+        assert_eq!(decide(&i).abandon_rate_threshold, 3.0);
+        i.target_abandon_pct = f64::NAN;
+        i.max_ratio = f64::INFINITY;
+        let d = decide(&i);
+        assert_eq!(d.abandon_rate_threshold, 0.0);
+        assert_eq!(d.maximum_ratio, 1.0);
+    }
+
+    #[test]
+    fn deterministic_for_a_seed() {
+        let a = decide(&scaled(50));
+        let b = decide(&scaled(50));
+        assert_eq!(a, b);
+        let mut other = scaled(50);
+        other.seed = 8;
+        let c = decide(&other);
+        assert_ne!(a.prediction, c.prediction, "another seed, another sample");
+    }
+
+    #[test]
+    fn monotone_in_staffing() {
+        let mut last = 1.0;
+        let mut ratios = Vec::new();
+        for staffed in [5, 10, 20, 50, 100, 200] {
+            let d = decide(&scaled(staffed));
+            assert!(
+                d.maximum_ratio + 1e-9 >= last,
+                "{staffed} agents: {} after {last} ({})",
+                d.maximum_ratio,
+                d.reason
+            );
+            last = d.maximum_ratio;
+            ratios.push(last);
+        }
+        assert!(ratios[5] > ratios[1], "{ratios:?}");
+    }
+}

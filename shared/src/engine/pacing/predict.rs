@@ -1,0 +1,170 @@
+//! Predicting the next interval by simulation with the dialler model.
+//!
+//! Each candidate ratio is run through the same [`Dialer`] the CXone
+//! simulator uses, warm-started from the current staffing, for a short
+//! burn-in at the ratio in force (discarded: the warm start places every
+//! line at the same instant), then at the candidate ratio for the horizon,
+//! so raising the ratio shows its burst of new dials. Replications differ in their seed *and* in
+//! their parameters, which are drawn from the estimates' posteriors, so
+//! parameter uncertainty shows up in the prediction. Replication `i` uses the
+//! same seed and parameters for every candidate (common random numbers), so
+//! candidates are compared on the same luck.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+use super::estimate::{Estimates, BUSY_RATE, MACHINE_RATE, RING_CV, RING_MEAN_S, TALK_CV, WRAP_CV};
+use crate::engine::dialer::{CallModel, Dialer, Dist, IntervalStats, LinePolicy, WarmState};
+
+/// Seconds simulated and discarded before the measured interval.
+pub const BURN_IN_S: f64 = 20.0;
+/// The measured horizon, seconds: two tuner periods. The decision holds for
+/// one, but predicting further leans less on the snapshot it starts from.
+pub const HORIZON_S: f64 = 600.0;
+
+/// One candidate ratio's predicted interval (means over replications).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CandidateResult {
+    /// The candidate `maximumRatio`.
+    pub ratio: f64,
+    /// Lines it means at the current staffing (`round(ratio * staffed)`).
+    pub lines: u32,
+    /// Predicted live answers in the interval.
+    pub live_answers: f64,
+    /// Predicted abandons in the interval.
+    pub abandons: f64,
+    /// Abandons the budget allows for those live answers.
+    pub allowed_abandons: f64,
+    /// Predicted talk time / staffed time.
+    pub utilisation: f64,
+    /// Predicted talk time / logged-in time.
+    pub talk_share: f64,
+}
+
+impl CandidateResult {
+    /// Predicted abandons per live answer, percent.
+    pub fn abandon_pct(&self) -> f64 {
+        if self.live_answers > 0.0 {
+            100.0 * self.abandons / self.live_answers
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A replication's parameters, drawn once and reused for every candidate.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Replication {
+    seed: u64,
+    model: CallModel,
+}
+
+/// SplitMix64 step: a well-mixed 64-bit value from two.
+pub fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A mean drawn around `mean` with the standard error of `weight` calls of
+/// coefficient of variation `cv` (log-normal, so it stays positive).
+fn jitter_mean<R: Rng>(rng: &mut R, mean: f64, cv: f64, weight: f64) -> f64 {
+    let se = cv / weight.max(1.0).sqrt();
+    let z: f64 = rng.sample(StandardNormal);
+    mean * (se * z - se * se / 2.0).exp()
+}
+
+/// Draws `n` replications' parameters from the estimates.
+pub(super) fn replications(e: &Estimates, seed: u64, n: u32) -> Vec<Replication> {
+    let beta = Beta::new(e.live_alpha.max(1e-6), e.live_beta.max(1e-6)).ok();
+    (0..n)
+        .map(|i| {
+            let rep_seed = mix(seed, u64::from(i) + 1);
+            let mut rng = ChaCha8Rng::seed_from_u64(mix(rep_seed, 0x5EED));
+            let observed = match &beta {
+                Some(b) => b.sample(&mut rng),
+                None => e.live_answer_rate,
+            };
+            let talk = jitter_mean(&mut rng, e.mean_talk_seconds, TALK_CV, e.talk_weight);
+            let wrap = jitter_mean(&mut rng, e.mean_wrap_seconds, WRAP_CV, e.wrap_weight);
+            Replication {
+                seed: rep_seed,
+                model: call_model(observed, talk, wrap, e),
+            }
+        })
+        .collect()
+}
+
+/// The dialler model for an observed live-answer rate per dial and means.
+pub(super) fn call_model(observed_live: f64, talk: f64, wrap: f64, e: &Estimates) -> CallModel {
+    let live = (observed_live / e.ring_before_limit.max(0.05)).clamp(0.0, 1.0);
+    let others = MACHINE_RATE + BUSY_RATE;
+    let scale = if live + others > 1.0 {
+        ((1.0 - live) / others).max(0.0)
+    } else {
+        1.0
+    };
+    CallModel {
+        live_answer_rate: live,
+        machine_rate: MACHINE_RATE * scale,
+        busy_rate: BUSY_RATE * scale,
+        ring: Dist::LogNormal {
+            mean: RING_MEAN_S,
+            cv: RING_CV,
+        },
+        talk: Dist::LogNormal {
+            mean: talk.max(1.0),
+            cv: TALK_CV,
+        },
+        wrap: Dist::LogNormal {
+            mean: wrap.max(0.0),
+            cv: WRAP_CV,
+        },
+        ring_limit_s: e.ring_limit_seconds,
+        success_rate: 0.0,
+    }
+}
+
+/// Runs one candidate ratio over every replication and returns the summed stats.
+/// Each run starts warm at the ratio in force (`current`), runs the burn-in
+/// there (discarded), then switches to `ratio` and measures the interval, so
+/// the burst of dials a higher ratio places at once is part of the prediction.
+pub(super) fn simulate(
+    reps: &[Replication],
+    warm: WarmState,
+    current: f64,
+    ratio: f64,
+) -> IntervalStats {
+    let mut total = IntervalStats::default();
+    for rep in reps {
+        // Agents already talking or wrapping get residual times: the warm
+        // start draws a uniform fraction of a fresh sample, so a model whose
+        // means are scaled by (1 + cv^2) gives residuals with the stationary
+        // mean, mean * (1 + cv^2) / 2. New calls use the real model.
+        let mut warm_model = rep.model;
+        warm_model.talk = Dist::LogNormal {
+            mean: rep.model.talk.mean() * (1.0 + TALK_CV * TALK_CV),
+            cv: TALK_CV,
+        };
+        warm_model.wrap = Dist::LogNormal {
+            mean: rep.model.wrap.mean() * (1.0 + WRAP_CV * WRAP_CV),
+            cv: WRAP_CV,
+        };
+        let mut d = Dialer::warm_start(
+            warm_model,
+            rep.seed,
+            warm,
+            LinePolicy::Ratio { ratio: current },
+        );
+        d.set_model(rep.model);
+        d.advance_to(BURN_IN_S);
+        d.set_max_ratio(ratio);
+        total.add(&d.advance_to(BURN_IN_S + HORIZON_S));
+    }
+    total
+}
