@@ -120,7 +120,7 @@ start_moto() {
     for ((attempt = 1; attempt <= tries; attempt++)); do
         port="${STACK_MOTO_PORT:-$(free_port)}"
         : >"$STATE/moto.log"
-        pid="$(start_bg "$STATE/moto.log" env -u MOTO_PORT "$MOTO" -H "${STACK_MOTO_HOST:-127.0.0.1}" -p "$port")"
+        pid="$(start_bg "$STATE/moto.log" env -u MOTO_PORT "$VENV/bin/python" "$ROOT/infra/moto_server.py" -H "${STACK_MOTO_HOST:-127.0.0.1}" -p "$port")"
         echo "$pid moto_server" >>"$PIDS"
         local deadline=$((SECONDS + WAIT_SECS))
         while ((SECONDS < deadline)); do
