@@ -97,9 +97,24 @@ impl ApiError {
     }
 }
 
+/// Parses the `{skillId}` path parameter: a positive integer, else a 400 naming it.
+pub fn parse_skill_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::bad_request(format!("skillId must be a positive integer, got {raw:?}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skill_ids_are_positive_integers() {
+        assert_eq!(parse_skill_id("4101"), Ok(4101));
+        for bad in ["", "0", "-5", "abc", "1.5", "99999999999999999999"] {
+            assert_eq!(parse_skill_id(bad).unwrap_err().status, 400, "{bad}");
+        }
+    }
 
     #[test]
     fn body_has_the_three_fields() {

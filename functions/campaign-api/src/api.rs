@@ -123,15 +123,7 @@ pub fn parse_request(request: &Request) -> Result<ApiRequest, ApiError> {
         .and_then(|p| p.first("skillId").map(str::to_owned))
         .or_else(|| segments.get(1).map(|s| (*s).to_owned()))
         .unwrap_or_default();
-    let skill_id = raw_id
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "skillId must be a positive integer, got {raw_id:?}"
-            ))
-        })?;
+    let skill_id = shared::api_error::parse_skill_id(&raw_id)?;
     let body = body_bytes(request.body());
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::too_large(MAX_BODY_BYTES));

@@ -50,34 +50,11 @@ impl TickError {
     }
 }
 
-/// The parts of a scheduled event the tuner uses.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tick {
-    /// EventBridge event id (the idempotency key).
-    pub event_id: String,
-    /// The event's time: every decision is made as of this moment.
-    pub time: DateTime<Utc>,
-}
+pub use shared::invocation::Tick;
 
-impl Tick {
-    /// Parses an EventBridge scheduled event, naming what is missing.
-    pub fn from_event(event: &Value) -> Result<Self, TickError> {
-        let event_id = event
-            .get("id")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty() && s.len() <= 256)
-            .ok_or_else(|| TickError::BadEvent("missing or invalid field `id`".into()))?;
-        let time = event
-            .get("time")
-            .and_then(Value::as_str)
-            .ok_or_else(|| TickError::BadEvent("missing field `time`".into()))?;
-        let time = DateTime::parse_from_rfc3339(time)
-            .map_err(|e| TickError::BadEvent(format!("field `time` is not RFC 3339: {e}")))?
-            .with_timezone(&Utc);
-        Ok(Self {
-            event_id: event_id.to_owned(),
-            time,
-        })
+impl From<shared::invocation::BadEvent> for TickError {
+    fn from(e: shared::invocation::BadEvent) -> Self {
+        TickError::BadEvent(e.0)
     }
 }
 

@@ -33,7 +33,7 @@ pub const FUNCTION_NAME: &str = "failover-checker";
 /// transition's owner may still be acting (its deadline plus this).
 pub const OWNER_CLOCK_MARGIN_MS: u64 = 2_000;
 /// Longest accepted EventBridge event id.
-pub const MAX_EVENT_ID_CHARS: usize = 256;
+pub use shared::invocation::MAX_EVENT_ID_CHARS;
 
 /// Why a tick failed as a whole (a campaign's failure is reported, not raised).
 #[derive(Debug, thiserror::Error)]
@@ -139,52 +139,11 @@ enum TransitionError {
     Corrupt(String),
 }
 
-/// The parts of a scheduled event the checker uses.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tick {
-    /// EventBridge event id (the idempotency key).
-    pub event_id: String,
-    /// The event's time: every decision is made as of this moment.
-    pub time: DateTime<Utc>,
-}
+pub use shared::invocation::Tick;
 
-impl Tick {
-    /// Parses an EventBridge scheduled event, naming what is missing or wrong.
-    pub fn from_event(event: &Value) -> Result<Self, CheckError> {
-        if !event.is_object() {
-            return Err(CheckError::BadEvent(
-                "the event is not a JSON object".into(),
-            ));
-        }
-        let event_id = match event.get("id") {
-            None | Some(Value::Null) => {
-                return Err(CheckError::BadEvent("missing field `id`".into()))
-            }
-            Some(Value::String(s))
-                if !s.trim().is_empty() && s.chars().count() <= MAX_EVENT_ID_CHARS =>
-            {
-                s.clone()
-            }
-            Some(_) => {
-                return Err(CheckError::BadEvent(format!(
-                "field `id` must be a non-empty string of at most {MAX_EVENT_ID_CHARS} characters"
-            )))
-            }
-        };
-        let time = match event.get("time") {
-            None | Some(Value::Null) => {
-                return Err(CheckError::BadEvent("missing field `time`".into()))
-            }
-            Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
-                .map_err(|e| CheckError::BadEvent(format!("field `time` is not RFC 3339: {e}")))?
-                .with_timezone(&Utc),
-            Some(_) => {
-                return Err(CheckError::BadEvent(
-                    "field `time` must be an RFC 3339 string".into(),
-                ))
-            }
-        };
-        Ok(Self { event_id, time })
+impl From<shared::invocation::BadEvent> for CheckError {
+    fn from(e: shared::invocation::BadEvent) -> Self {
+        CheckError::BadEvent(e.0)
     }
 }
 
@@ -1256,7 +1215,7 @@ mod tests {
             (json!({"id": "a", "time": 17}), "`time`"),
             (json!({"id": "a", "time": "yesterday"}), "`time`"),
         ] {
-            let err = Tick::from_event(&bad).unwrap_err();
+            let err = CheckError::from(Tick::from_event(&bad).unwrap_err());
             assert_eq!(err.kind(), "BadEvent");
             assert!(err.to_string().contains(needle), "{bad}: {err}");
         }

@@ -107,15 +107,7 @@ pub fn parse_call(request: &Request) -> Result<ScheduleCall, ApiError> {
         .and_then(|p| p.first("skillId").map(str::to_owned))
         .or_else(|| segments.get(1).map(|s| (*s).to_owned()))
         .unwrap_or_default();
-    let skill_id = raw_id
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "skillId must be a positive integer, got {raw_id:?}"
-            ))
-        })?;
+    let skill_id = shared::api_error::parse_skill_id(&raw_id)?;
     let time =
         time.ok_or_else(|| ApiError::bad_request("request has no requestContext.timeEpoch"))?;
     let key = IdempotencyKey::parse(
