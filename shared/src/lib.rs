@@ -10,6 +10,7 @@
 //! - [`invocation`]: request id and deadline of the invocation being served;
 //! - [`idempotency`]: the Powertools idempotency protocol on DynamoDB;
 //! - [`api_error`]: the HTTP error body shared by every API function;
+//! - [`gateway`]: what every operator route reads from an API Gateway request;
 //! - [`campaign_config`]: the campaign config JSON, parsed and validated;
 //! - [`safe_write`]: the lease-guarded, override-respecting write of CXone settings;
 //! - [`webhook`]: signed event intake (signature, body validation, counters);
@@ -22,6 +23,7 @@ pub mod config;
 pub mod cxone;
 pub mod deadline;
 pub mod engine;
+pub mod gateway;
 pub mod idempotency;
 pub mod invocation;
 pub mod observability;

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use tracing::{info, warn, Instrument};
 
@@ -12,6 +11,7 @@ use shared::api_error::ApiError;
 use shared::campaign_config::{CampaignConfig, ConfigRejection};
 use shared::cxone::{CxoneClient, CxoneError};
 use shared::deadline::Deadline;
+use shared::gateway::Envelope;
 use shared::store::audit::{AuditRecord, AuditStore};
 use shared::store::state::StateStore;
 
@@ -77,36 +77,16 @@ pub fn error_response(error: &ApiError) -> Response<Body> {
     build(error.status, error.body())
 }
 
-fn body_bytes(body: &Body) -> Vec<u8> {
-    match body {
-        Body::Empty => Vec::new(),
-        Body::Text(t) => t.as_bytes().to_vec(),
-        Body::Binary(b) => b.clone(),
-        _ => Vec::new(),
-    }
-}
-
 /// Parses API Gateway's request into an [`ApiRequest`] (routing included).
 pub fn parse_request(request: &Request) -> Result<ApiRequest, ApiError> {
-    let context = request.request_context_ref();
-    let (time, actor, context_request_id, route_key) = match context {
-        Some(RequestContext::ApiGatewayV2(ctx)) => (
-            DateTime::<Utc>::from_timestamp_millis(ctx.time_epoch),
-            ctx.authorizer
-                .as_ref()
-                .and_then(|a| a.iam.as_ref())
-                .and_then(|iam| iam.user_arn.clone()),
-            ctx.request_id.clone(),
-            ctx.route_key.clone(),
-        ),
-        _ => (None, None, None, None),
-    };
-    let time =
-        time.ok_or_else(|| ApiError::bad_request("request has no requestContext.timeEpoch"))?;
-    let path = request.raw_http_path();
-    let method = request.method().as_str();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let route = match (route_key.as_deref(), method, segments.as_slice()) {
+    let envelope = Envelope::of(request);
+    let time = envelope.require_time()?;
+    let (method, path) = (envelope.method.as_str(), envelope.path.as_str());
+    let route = match (
+        envelope.route_key.as_deref(),
+        method,
+        envelope.segments().as_slice(),
+    ) {
         (Some("GET /campaigns/{skillId}/config"), _, _)
         | (_, "GET", ["campaigns", _, "config"]) => Route::GetConfig,
         (Some("PUT /campaigns/{skillId}/config"), _, _)
@@ -118,29 +98,17 @@ pub fn parse_request(request: &Request) -> Result<ApiRequest, ApiError> {
         }
         _ => return Err(ApiError::not_found(format!("no route for {method} {path}"))),
     };
-    let raw_id = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("skillId").map(str::to_owned))
-        .or_else(|| segments.get(1).map(|s| (*s).to_owned()))
-        .unwrap_or_default();
-    let skill_id = shared::api_error::parse_skill_id(&raw_id)?;
-    let body = body_bytes(request.body());
-    if body.len() > MAX_BODY_BYTES {
+    let skill_id = envelope.skill_id()?;
+    if envelope.body.len() > MAX_BODY_BYTES {
         return Err(ApiError::too_large(MAX_BODY_BYTES));
     }
-    let request_id = request
-        .lambda_context_ref()
-        .map(|c| c.request_id.clone())
-        .filter(|id| !id.is_empty())
-        .or(context_request_id)
-        .unwrap_or_else(|| "unknown".into());
     Ok(ApiRequest {
         route,
         skill_id,
-        body,
+        actor: envelope.actor_or(FUNCTION_NAME),
+        body: envelope.body,
         time,
-        actor: actor.unwrap_or_else(|| FUNCTION_NAME.into()),
-        request_id,
+        request_id: envelope.request_id,
     })
 }
 

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderName, HeaderValue, StatusCode};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use tracing::{info, warn, Instrument};
 
@@ -16,6 +15,7 @@ use shared::deadline::Deadline;
 use shared::engine::compliance::{
     check_schedule, recipient_areas, CheckPeriod, ScheduleVerdict, Violation, ViolationMode,
 };
+use shared::gateway::Envelope;
 use shared::idempotency::http::{
     request_hash, HttpIdempotency, HttpResponse, IdempotencyKey, IDEMPOTENCY_KEY_HEADER,
 };
@@ -66,34 +66,17 @@ pub struct ScheduleCall {
     pub request_id: String,
 }
 
-fn body_bytes(body: &Body) -> Vec<u8> {
-    match body {
-        Body::Text(t) => t.as_bytes().to_vec(),
-        Body::Binary(b) => b.clone(),
-        _ => Vec::new(),
-    }
-}
-
 /// Parses and routes API Gateway's request (404 / 405 for other routes,
 /// 400 for a bad skill id, a missing or invalid `Idempotency-Key` or a missing
 /// request time, 413 for a body over [`MAX_BODY_BYTES`]).
 pub fn parse_call(request: &Request) -> Result<ScheduleCall, ApiError> {
-    let (time, actor, context_request_id, route_key) = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => (
-            DateTime::<Utc>::from_timestamp_millis(ctx.time_epoch),
-            ctx.authorizer
-                .as_ref()
-                .and_then(|a| a.iam.as_ref())
-                .and_then(|iam| iam.user_arn.clone()),
-            ctx.request_id.clone(),
-            ctx.route_key.clone(),
-        ),
-        _ => (None, None, None, None),
-    };
-    let path = request.raw_http_path();
-    let method = request.method().as_str();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (route_key.as_deref(), method, segments.as_slice()) {
+    let envelope = Envelope::of(request);
+    let (method, path) = (envelope.method.as_str(), envelope.path.as_str());
+    match (
+        envelope.route_key.as_deref(),
+        method,
+        envelope.segments().as_slice(),
+    ) {
         (Some(ROUTE), _, _) | (_, "PUT", ["campaigns", _, "schedule"]) => {}
         (_, _, ["campaigns", _, "schedule"]) => {
             return Err(ApiError::method_not_allowed(format!(
@@ -102,37 +85,24 @@ pub fn parse_call(request: &Request) -> Result<ScheduleCall, ApiError> {
         }
         _ => return Err(ApiError::not_found(format!("no route for {method} {path}"))),
     }
-    let raw_id = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("skillId").map(str::to_owned))
-        .or_else(|| segments.get(1).map(|s| (*s).to_owned()))
-        .unwrap_or_default();
-    let skill_id = shared::api_error::parse_skill_id(&raw_id)?;
-    let time =
-        time.ok_or_else(|| ApiError::bad_request("request has no requestContext.timeEpoch"))?;
+    let skill_id = envelope.skill_id()?;
+    let time = envelope.require_time()?;
     let key = IdempotencyKey::parse(
         request
             .headers()
             .get(IDEMPOTENCY_KEY_HEADER)
             .map(HeaderValue::as_bytes),
     )?;
-    let body = body_bytes(request.body());
-    if body.len() > MAX_BODY_BYTES {
+    if envelope.body.len() > MAX_BODY_BYTES {
         return Err(ApiError::too_large(MAX_BODY_BYTES));
     }
-    let request_id = request
-        .lambda_context_ref()
-        .map(|c| c.request_id.clone())
-        .filter(|id| !id.is_empty())
-        .or(context_request_id)
-        .unwrap_or_else(|| "unknown".into());
     Ok(ScheduleCall {
         skill_id,
         key,
-        body,
         time,
-        actor: actor.unwrap_or_else(|| FUNCTION_NAME.into()),
-        request_id,
+        actor: envelope.actor_or(FUNCTION_NAME),
+        body: envelope.body,
+        request_id: envelope.request_id,
     })
 }
 
