@@ -37,6 +37,11 @@ pub struct Desired {
     pub value: f64,
     /// Changes smaller than this are not written.
     pub hysteresis: f64,
+    /// A value written whenever it is wanted, however close the live value
+    /// is: progressive dialling's ratio 1.0 abandons nothing, a ratio of
+    /// 1.03 still abandons calls, so a spent budget must reach 1.0 exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub always_write: Option<f64>,
 }
 
 /// What happened to one field.
@@ -188,7 +193,10 @@ pub fn plan(
             Some(current) if same(Some(current), Some(want.value)) => {
                 settled.push(outcome(FieldStatus::Unchanged));
             }
-            Some(current) if (current - want.value).abs() < want.hysteresis => {
+            Some(current)
+                if (current - want.value).abs() < want.hysteresis
+                    && !same(want.always_write, Some(want.value)) =>
+            {
                 settled.push(outcome(FieldStatus::BelowHysteresis));
             }
             _ => to_write.push(want.clone()),
@@ -318,6 +326,7 @@ mod tests {
             field: "maximumRatio".into(),
             value: v,
             hysteresis: 0.05,
+            always_write: Some(1.0),
         }]
     }
     fn t(min: i64) -> DateTime<Utc> {
@@ -353,6 +362,32 @@ mod tests {
             Duration::minutes(60),
         );
         assert_eq!(settled[0].status, FieldStatus::Unchanged);
+    }
+
+    #[test]
+    fn progressive_is_written_however_small_the_step() {
+        let mut records = FieldRecords::new();
+        // 1.03 to 1.0 is below the 0.05 step, but 1.0 is always written:
+        // 1.03 still abandons calls, 1.0 does not.
+        let (settled, write) = plan(
+            &want(1.0),
+            &live(1.03),
+            &mut records,
+            t(0),
+            Duration::minutes(60),
+        );
+        assert!(settled.is_empty(), "{settled:?}");
+        assert_eq!(write.len(), 1);
+        // Other small steps still wait.
+        let (settled, write) = plan(
+            &want(1.01),
+            &live(1.03),
+            &mut records,
+            t(0),
+            Duration::minutes(60),
+        );
+        assert_eq!(settled[0].status, FieldStatus::BelowHysteresis);
+        assert!(write.is_empty());
     }
 
     #[test]

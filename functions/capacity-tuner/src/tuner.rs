@@ -313,11 +313,13 @@ impl Tuner {
                 field: "maximumRatio".into(),
                 value: decision.maximum_ratio,
                 hysteresis: pacing::HYSTERESIS,
+                always_write: Some(1.0),
             },
             Desired {
                 field: "abandonRateThreshold".into(),
                 value: decision.abandon_rate_threshold,
                 hysteresis: THRESHOLD_HYSTERESIS,
+                always_write: None,
             },
         ];
         let hold = Duration::minutes(i64::from(config.override_hold_minutes));

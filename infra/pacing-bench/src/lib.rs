@@ -360,6 +360,30 @@ enum Controller {
 
 /// Runs one scenario under one policy with one seed.
 pub fn run(sc: &Scenario, policy: Policy, seed: u64) -> Metrics {
+    run_observed(sc, policy, seed, &mut |_: &Tick<'_>| {})
+}
+
+/// What an observer sees at every tuner tick (every 5 minutes inside the
+/// window), after the policy has acted: for traces and calibration.
+pub struct Tick<'a> {
+    /// The run's context at the tick.
+    pub ctx: &'a Ctx<'a>,
+    /// The dialler.
+    pub dialer: &'a Dialer,
+    /// The inputs the engine gets (or would get) at this tick, with the
+    /// ratio in force before the policy acted.
+    pub inputs: PacingInputs,
+    /// The engine's decision, when the policy is the engine.
+    pub decision: Option<&'a pacing::PacingDecision>,
+}
+
+/// [`run`] with an observer called at every tuner tick.
+pub fn run_observed(
+    sc: &Scenario,
+    policy: Policy,
+    seed: u64,
+    observe: &mut dyn FnMut(&Tick<'_>),
+) -> Metrics {
     let base = sc.call_model();
     let mut d = Dialer::new(base, mix(seed, 0xD1A1));
     d.set_dialling(false);
@@ -444,7 +468,17 @@ pub fn run(sc: &Scenario, policy: Policy, seed: u64) -> Metrics {
                     today: &today,
                     last_minute,
                 };
-                control(&mut ctl, &mut d, &ctx, seed, &mut m);
+                let tick = (clock - WINDOW_OPEN_S) % TUNER_PERIOD_S == 0;
+                let before = tick.then(|| engine_inputs(&d, &ctx, seed));
+                let decision = control(&mut ctl, &mut d, &ctx, seed, &mut m);
+                if let Some(inputs) = before {
+                    observe(&Tick {
+                        ctx: &ctx,
+                        dialer: &d,
+                        inputs,
+                        decision: decision.as_ref(),
+                    });
+                }
             }
             let s = d.advance_to(day0 + f64::from(clock - WINDOW_OPEN_S + 1));
             if open {
@@ -488,40 +522,65 @@ pub fn run(sc: &Scenario, policy: Policy, seed: u64) -> Metrics {
     m
 }
 
-fn control(ctl: &mut Controller, d: &mut Dialer, ctx: &Ctx<'_>, seed: u64, m: &mut Metrics) {
+/// The inputs the capacity tuner would give the engine now: staffing
+/// snapshot, the last 15 minutes and the period's results, the ratio in
+/// force (for a ratio policy), target 3 %, bounds 1.0-[`GRID_MAX`], the ring
+/// limit and a seed from the time.
+pub fn engine_inputs(d: &Dialer, ctx: &Ctx<'_>, seed: u64) -> PacingInputs {
+    let s = d.snapshot();
+    let current_ratio = match d.policy() {
+        shared::engine::dialer::LinePolicy::Ratio { ratio } => ratio,
+        shared::engine::dialer::LinePolicy::Fixed { .. } => 1.0,
+    };
+    PacingInputs {
+        staffing: Staffing {
+            available: s.available,
+            working: s.working,
+            acw: s.acw,
+            logged_in: s.logged_in,
+        },
+        recent: results_of(ctx.recent),
+        period: results_of(ctx.period),
+        current_ratio,
+        target_abandon_pct: LEGAL_PCT,
+        min_ratio: 1.0,
+        max_ratio: GRID_MAX,
+        ring_limit_seconds: d.model().ring_limit_s,
+        seed: mix(seed, u64::from(ctx.day) * 86_400 + u64::from(ctx.clock)),
+    }
+}
+
+/// Lets the policy act for one second; returns the engine's decision on a tick.
+fn control(
+    ctl: &mut Controller,
+    d: &mut Dialer,
+    ctx: &Ctx<'_>,
+    seed: u64,
+    m: &mut Metrics,
+) -> Option<pacing::PacingDecision> {
     let since_open = ctx.clock - WINDOW_OPEN_S;
     match ctl {
-        Controller::Fixed => {}
+        Controller::Fixed => None,
         Controller::Tutorial => {
             if since_open % TUNER_PERIOD_S == 0 {
                 let avail = d.snapshot().available;
                 d.set_target_lines((0.8 * f64::from(avail)).floor() as u32);
             }
+            None
         }
-        Controller::Vici(v) => v.second(d, ctx),
+        Controller::Vici(v) => {
+            v.second(d, ctx);
+            None
+        }
         Controller::Engine {
             ratio,
             target_pct,
             pending,
         } => {
             if since_open % TUNER_PERIOD_S == 0 {
-                let s = d.snapshot();
-                let inputs = PacingInputs {
-                    staffing: Staffing {
-                        available: s.available,
-                        working: s.working,
-                        acw: s.acw,
-                        logged_in: s.logged_in,
-                    },
-                    recent: results_of(ctx.recent),
-                    period: results_of(ctx.period),
-                    current_ratio: *ratio,
-                    target_abandon_pct: *target_pct,
-                    min_ratio: 1.0,
-                    max_ratio: GRID_MAX,
-                    ring_limit_seconds: d.model().ring_limit_s,
-                    seed: mix(seed, u64::from(ctx.day) * 86_400 + u64::from(ctx.clock)),
-                };
+                let mut inputs = engine_inputs(d, ctx, seed);
+                inputs.current_ratio = *ratio;
+                inputs.target_abandon_pct = *target_pct;
                 let t0 = Instant::now();
                 let decision = pacing::decide(&inputs);
                 m.decision_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
@@ -529,8 +588,11 @@ fn control(ctl: &mut Controller, d: &mut Dialer, ctx: &Ctx<'_>, seed: u64, m: &m
                     m.predicted_abandons += predicted;
                     m.realized_abandons += ctx.period.abandons - at;
                 }
-                // The tuner's safe writer skips changes below the hysteresis step.
-                if (decision.maximum_ratio - *ratio).abs() >= pacing::HYSTERESIS {
+                // The tuner's safe writer skips changes below the hysteresis
+                // step, except a move to progressive dialling (1.0).
+                if (decision.maximum_ratio - *ratio).abs() >= pacing::HYSTERESIS
+                    || (decision.maximum_ratio == 1.0 && *ratio != 1.0)
+                {
                     *ratio = decision.maximum_ratio;
                     d.set_max_ratio(*ratio);
                 }
@@ -540,7 +602,9 @@ fn control(ctl: &mut Controller, d: &mut Dialer, ctx: &Ctx<'_>, seed: u64, m: &m
                         *pending = Some((p.chosen.abandons, ctx.period.abandons));
                     }
                 }
+                return Some(decision);
             }
+            None
         }
     }
 }

@@ -539,7 +539,13 @@ pub struct Dialer {
     stats: IntervalStats,
     record_calls: bool,
     records: Vec<CallRecord>,
+    /// While set (only inside [`Dialer::warm_start`]), dials are placed as
+    /// lines already in flight: see [`Dialer::dial`].
+    in_flight_dials: bool,
 }
+
+/// Most draws when sampling a line already in flight (rejection sampling).
+const IN_FLIGHT_DRAWS: u32 = 64;
 
 impl Dialer {
     /// A model at time 0 with no agents, ratio 1, dialling enabled, call
@@ -566,6 +572,7 @@ impl Dialer {
             stats: IntervalStats::default(),
             record_calls: false,
             records: Vec::new(),
+            in_flight_dials: false,
         }
     }
 
@@ -617,7 +624,12 @@ impl Dialer {
                 },
             );
         }
+        // The lines the warm model starts with are calls already in flight,
+        // not a wave dialled at one instant (a wave would ring out together
+        // and redial together, clumping answers and abandons).
+        d.in_flight_dials = true;
         d.settle();
+        d.in_flight_dials = false;
         d
     }
 
@@ -828,15 +840,12 @@ impl Dialer {
         }
     }
 
-    fn dial(&mut self) {
-        self.next_call += 1;
-        let call = self.next_call;
-        self.stats.dials += 1;
-        self.ringing += 1;
+    /// One dial's ring time and outcome under the model.
+    fn draw_ring(&mut self) -> (f64, RingOutcome) {
         let m = self.model;
         let u: f64 = self.rng.random();
         let limit = m.ring_limit_s.max(f64::MIN_POSITIVE);
-        let (delay, outcome) = if u < m.live_answer_rate + m.machine_rate {
+        if u < m.live_answer_rate + m.machine_rate {
             let ring = m.ring.sample(&mut self.rng);
             let kind = if u < m.live_answer_rate {
                 RingOutcome::Live
@@ -852,6 +861,31 @@ impl Dialer {
             (m.ring.sample(&mut self.rng).min(limit), RingOutcome::Busy)
         } else {
             (limit, RingOutcome::NoAnswer)
+        }
+    }
+
+    /// Places a call. A line already in flight (warm start) is a
+    /// length-biased draw (a line seen at a random instant is more likely a
+    /// long one: accepted with probability ring time / limit) with a uniform
+    /// share of its ring time left, the stationary state of a line that has
+    /// been redialling for a while.
+    fn dial(&mut self) {
+        self.next_call += 1;
+        let call = self.next_call;
+        self.stats.dials += 1;
+        self.ringing += 1;
+        let (delay, outcome) = if self.in_flight_dials {
+            let limit = self.model.ring_limit_s.max(f64::MIN_POSITIVE);
+            let mut drawn = self.draw_ring();
+            for _ in 1..IN_FLIGHT_DRAWS {
+                if self.rng.random::<f64>() * limit < drawn.0 {
+                    break;
+                }
+                drawn = self.draw_ring();
+            }
+            (drawn.0 * self.rng.random::<f64>(), drawn.1)
+        } else {
+            self.draw_ring()
         };
         let dialed_at = self.now;
         self.push(

@@ -4,7 +4,9 @@
 //! # How a decision is made
 //! 1. **Fallbacks to progressive dialling** (ratio 1.0, which abandons
 //!    nothing under the dialler's semantics): fewer than
-//!    [`MIN_STAFFED_AGENTS`] staffed agents; the 30-day abandonment budget is
+//!    [`MIN_STAFFED_AGENTS`] agents on the campaign (available, talking or
+//!    in after-call work: a team of five with two wrapping up is still a
+//!    team of five); the 30-day abandonment budget is
 //!    spent (the period's rate has reached the campaign's target); or
 //!    the data is thin (fewer than [`MIN_LIVE_ANSWERS`] live answers in the
 //!    recent window and fewer than [`MIN_PERIOD_LIVE_ANSWERS`] in the period).
@@ -14,31 +16,38 @@
 //! 3. **Budget**: the effective target is `tau = min(target, 3 %) x (1 -`
 //!    [`SAFETY_MARGIN`]`)`. With `L`, `A` the period's live answers and
 //!    abandons so far, `slack = tau x L - A` is what earlier intervals left
-//!    unspent (negative when overspent). For `l` predicted live answers the
-//!    interval may abandon `tau x l` plus a share of the slack: unspent slack
-//!    is spread over [`SLACK_INTERVALS`] intervals (and at most
-//!    [`SLACK_SPEND`] times the interval's own allowance), an overspend is
-//!    repaid over [`REPAY_INTERVALS`]. So a quiet morning does not buy one
-//!    reckless burst, one unlucky interval does not swing pacing to 1.0 and
-//!    back, and the margin between `tau` and the target absorbs the lag.
+//!    unspent (negative when overspent). The interval may abandon at the rate
+//!    `tau + slack / (live answers expected over the next hour)` (an
+//!    overspend: over the next half hour), kept within 0 and
+//!    `(1 +` [`SLACK_SPEND`]`) x tau`: a quiet morning does not buy one
+//!    reckless burst, and one unlucky interval does not swing pacing to 1.0
+//!    and back. A second test guards the hard stop: an unlucky interval (the
+//!    replications' 90th percentile, scaled by [`TAIL_FACTOR`]) must not
+//!    take the period's rate past the target, which matters early in a
+//!    period, when a handful of abandons moves the rate.
 //! 4. **Prediction** ([`predict`]): every candidate ratio is simulated with
 //!    the dialler model the CXone simulator runs, warm-started from the
-//!    current staffing and run briefly at the ratio in force (so raising the
-//!    ratio shows its burst of new dials), for two tuner periods (a longer
-//!    look ahead leans less on one snapshot of a fast-moving state), over
-//!    several replications whose parameters are drawn from the posteriors (common
-//!    random numbers across candidates). The replication count shrinks as
-//!    staffing grows (big campaigns average out within one run).
+//!    current staffing with its lines already in flight and run briefly at
+//!    the ratio in force (so raising the ratio shows its burst of new
+//!    dials), for two tuner periods, over several replications whose
+//!    parameters are drawn from the posteriors, with the answer rate also
+//!    allowed to drift ([`predict::ANSWER_RATE_DRIFT`]; common random numbers
+//!    across candidates). The replication count shrinks as staffing grows
+//!    (big campaigns average out within one run).
 //! 5. **Choice**: candidates lie on a 0.01 grid between the campaign's bounds
 //!    (never below 1.0), at most a rise limit above the ratio in force
 //!    ([`RISE_BURST`] / live-answer rate, within [`MIN_RISE`]..=[`MAX_RISE`]:
 //!    low answer rates get bigger steps, their bursts are smaller).
 //!    Predicted abandons rise with the ratio, so a search from the ratio in
 //!    force (doubling strides upward, then bisection) finds the highest
-//!    ratio whose predicted abandons fit the budget; of the candidates that
-//!    fit, the one with the highest predicted utilisation wins (ties to the
-//!    lower ratio). When even the lowest allowed ratio does not fit, the
-//!    engine dials progressively.
+//!    ratio that fits the budget; of the candidates that fit, the one with
+//!    the highest predicted utilisation is the best. The engine then moves
+//!    [`SMOOTHING`] of the way from the ratio in force toward it (one
+//!    interval's prediction is noisy; a steady ratio buys more talk per
+//!    abandon than a swinging one), all the way when nothing up to the rise
+//!    limit reached the budget's edge, or when the ratio in force is
+//!    predicted to overspend badly ([`URGENT_OVERSPEND`]). When even the
+//!    lowest allowed ratio does not fit, the engine dials progressively.
 //! 6. `abandonRateThreshold` is the campaign's target (at most 3 %), so
 //!    CXone's own governor backs the engine up.
 //!
@@ -55,7 +64,8 @@ pub use predict::CandidateResult;
 
 use crate::engine::dialer::{cxone_target_lines, WarmState};
 
-/// Fewer staffed agents than this: dial progressively.
+/// Fewer agents on the campaign (available + working + ACW) than this:
+/// dial progressively.
 pub const MIN_STAFFED_AGENTS: u32 = 5;
 /// Fewer live answers than this in the recent window (and fewer than
 /// [`MIN_PERIOD_LIVE_ANSWERS`] in the period): dial progressively.
@@ -64,17 +74,33 @@ pub const MIN_LIVE_ANSWERS: u64 = 20;
 pub const HYSTERESIS: f64 = 0.05;
 /// Share of the target kept in reserve against prediction error.
 pub const SAFETY_MARGIN: f64 = 0.10;
-/// The most unspent slack one interval may use, as a multiple of its own allowance.
-pub const SLACK_SPEND: f64 = 1.0;
-/// Slack (unspent or overspent abandons of the period) is spread over this
-/// many intervals, so one unlucky interval does not swing pacing to 1.0 and
-/// back (the bang-bang that wastes the budget); the budget is spent only
-/// when the period's rate reaches the campaign's target itself.
-pub const SLACK_INTERVALS: f64 = 6.0;
-/// An overspend (negative slack) is repaid faster, over this many intervals:
-/// being late with a repayment can break the law, being late with spending
-/// only costs utilisation.
-pub const REPAY_INTERVALS: f64 = 2.0;
+/// The most unspent slack may raise an interval's abandonment rate, as a
+/// multiple of the effective target.
+pub const SLACK_SPEND: f64 = 0.25;
+/// Unspent abandons of the period are spread over this many tuner periods'
+/// live answers (an hour), so a quiet morning does not buy one reckless burst.
+pub const SLACK_INTERVALS: f64 = 12.0;
+/// An overspend is repaid over this many tuner periods' live answers (half
+/// an hour): faster than slack is spent, since being late with a repayment
+/// can break the law, yet slowly enough that one unlucky interval (a
+/// handful of abandons) does not swing pacing to 1.0 and back, the
+/// bang-bang that wastes the budget.
+pub const REPAY_INTERVALS: f64 = 6.0;
+/// The next ratio moves this share of the way from the ratio in force to
+/// the best predicted one: the prediction of one interval is noisy (a few
+/// abandons either way), and averaging it over successive decisions keeps
+/// the ratio steady; a steady ratio buys more talk time per abandon than
+/// one that swings, because abandonment is convex in the ratio.
+pub const SMOOTHING: f64 = 0.5;
+/// The model's unlucky intervals are milder than real ones (answer rates
+/// and staffing move within an interval; the model holds them still), so
+/// the upper quantile is scaled by this before it is held against the
+/// headroom left before the budget is spent.
+pub const TAIL_FACTOR: f64 = 2.0;
+/// When the ratio in force is predicted to abandon more than this multiple
+/// of its allowance (staffing fell, answers rose), the engine moves all the
+/// way down at once instead of smoothing.
+pub const URGENT_OVERSPEND: f64 = 2.0;
 /// The legal ceiling on 30-day abandonment, percent.
 pub const LEGAL_MAX_ABANDON_PCT: f64 = 3.0;
 /// Candidate ratios are multiples of this.
@@ -106,11 +132,11 @@ pub const TUNER_PERIOD_S: f64 = 300.0;
 pub const SEARCH_STRIDE: u32 = 3;
 /// Staffed-agent replications per candidate: `REPLICATION_AGENTS / staffed`,
 /// clamped to [`MIN_REPLICATIONS`]..=[`MAX_REPLICATIONS`].
-pub const REPLICATION_AGENTS: u32 = 240;
+pub const REPLICATION_AGENTS: u32 = 480;
 /// Fewest replications per candidate.
 pub const MIN_REPLICATIONS: u32 = 2;
 /// Most replications per candidate.
-pub const MAX_REPLICATIONS: u32 = 24;
+pub const MAX_REPLICATIONS: u32 = 40;
 
 /// Results over a span of time, as CXone's skill summary reports them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -271,22 +297,51 @@ struct Budget {
     tau: f64,
     /// Unspent (positive) or overspent (negative) abandons of the period.
     slack: f64,
+    /// The campaign's target as a fraction (where the budget is spent).
+    target: f64,
+    /// Abandons the period can still take before its rate reaches the
+    /// target, with no more live answers: `target x L - A`.
+    headroom: f64,
 }
 
 impl Budget {
-    /// Abandons allowed for `live` predicted live answers over the horizon:
-    /// their own share plus a [`SLACK_INTERVALS`]th of unspent slack (or a
-    /// [`REPAY_INTERVALS`]th of an overspend) per tuner period in the horizon (capped at
-    /// [`SLACK_SPEND`] times the own share), never negative.
+    /// Abandons allowed for `live` predicted live answers over the horizon.
+    /// The allowed rate is the effective target corrected by the slack
+    /// spread over the live answers of the next [`SLACK_INTERVALS`] tuner
+    /// periods (an overspend over [`REPAY_INTERVALS`]) at the predicted
+    /// pace, so the period is back on target by then; the rate stays within
+    /// 0 and (1 + [`SLACK_SPEND`]) times the effective target.
     fn allowed(&self, live: f64) -> f64 {
-        let own = self.tau * live;
-        let per = if self.slack >= 0.0 {
+        let per_period = live * TUNER_PERIOD_S / predict::HORIZON_S;
+        let periods = if self.slack >= 0.0 {
             SLACK_INTERVALS
         } else {
             REPAY_INTERVALS
         };
-        let spread = self.slack / per * (predict::HORIZON_S / TUNER_PERIOD_S);
-        (own + spread.min(SLACK_SPEND * own)).max(0.0)
+        let rate = self.tau + self.slack / (per_period * periods).max(1.0);
+        rate.clamp(0.0, (1.0 + SLACK_SPEND) * self.tau) * live
+    }
+
+    /// Whether a candidate fits: its mean abandons within the allowance,
+    /// and an unlucky interval (the upper quantile) still short of spending
+    /// the budget, so one bad interval early in a period (when a handful of
+    /// abandons moves the rate) does not force hours of progressive dialling.
+    fn fits(&self, c: &CandidateResult) -> bool {
+        c.abandons <= c.allowed_abandons
+            && TAIL_FACTOR * c.abandons_upper <= self.headroom + self.target * c.live_answers
+    }
+
+    /// The budget for the inputs' period at effective target `tau` and
+    /// campaign target `target` (fractions).
+    fn new(period: &Results, tau: f64, target: f64) -> Budget {
+        let live = period.live_answers() as f64;
+        let abandons = period.abandons as f64;
+        Budget {
+            tau,
+            slack: tau * live - abandons,
+            target,
+            headroom: target * live - abandons,
+        }
     }
 }
 
@@ -300,10 +355,7 @@ pub fn predict_ratio(inputs: &PacingInputs, ratio: f64) -> CandidateResult {
         0.0
     };
     let tau = target / 100.0 * (1.0 - SAFETY_MARGIN);
-    let budget = Budget {
-        tau,
-        slack: tau * inputs.period.live_answers() as f64 - inputs.period.abandons as f64,
-    };
+    let budget = Budget::new(&inputs.period, tau, target / 100.0);
     let staffed = inputs.staffing.staffed();
     let est = estimate(inputs);
     let n = replication_count(staffed);
@@ -328,7 +380,7 @@ fn candidate(
     ratio: f64,
     budget: &Budget,
 ) -> CandidateResult {
-    let s = predict::simulate(reps, staffing.warm_state(), current, ratio);
+    let (s, mut per_rep) = predict::simulate(reps, staffing.warm_state(), current, ratio);
     let n = reps.len().max(1) as f64;
     let live = (s.connects + s.abandons) as f64 / n;
     CandidateResult {
@@ -336,6 +388,7 @@ fn candidate(
         lines: cxone_target_lines(ratio, staffing.staffed()),
         live_answers: live,
         abandons: s.abandons as f64 / n,
+        abandons_upper: predict::upper_abandons(&mut per_rep),
         allowed_abandons: budget.allowed(live),
         utilisation: s.utilisation(),
         talk_share: if s.logged_in_agent_seconds > 0.0 {
@@ -361,9 +414,12 @@ pub fn decide(inputs: &PacingInputs) -> PacingDecision {
         prediction,
     };
     let staffed = inputs.staffing.staffed();
-    if staffed < MIN_STAFFED_AGENTS {
+    let on_campaign = staffed.saturating_add(inputs.staffing.acw);
+    if on_campaign < MIN_STAFFED_AGENTS {
         return progressive(
-            format!("{staffed} staffed agents (< {MIN_STAFFED_AGENTS}): progressive dialling"),
+            format!(
+                "{on_campaign} agents available, talking or wrapping up (< {MIN_STAFFED_AGENTS}): progressive dialling"
+            ),
             None,
         );
     }
@@ -390,10 +446,7 @@ pub fn decide(inputs: &PacingInputs) -> PacingDecision {
             None,
         );
     }
-    let budget = Budget {
-        tau,
-        slack: tau * period_live - period_abandons,
-    };
+    let budget = Budget::new(&inputs.period, tau, target / 100.0);
     let est = estimate(inputs);
     let reps_n = replication_count(staffed);
     let reps = predict::replications(&est, inputs.seed, reps_n);
@@ -402,7 +455,7 @@ pub fn decide(inputs: &PacingInputs) -> PacingDecision {
         evaluated += 1;
         candidate(&reps, inputs.staffing, in_force(inputs), ratio, &budget)
     };
-    let fits = |c: &CandidateResult| c.abandons <= c.allowed_abandons;
+    let fits = |c: &CandidateResult| budget.fits(c);
     let base = eval(1.0);
     let lo = if inputs.min_ratio.is_finite() {
         round2(inputs.min_ratio.max(1.0))
@@ -449,8 +502,10 @@ pub fn decide(inputs: &PacingInputs) -> PacingDecision {
     let start = ((current - lo) / RATIO_STEP)
         .round()
         .clamp(0.0, f64::from(steps)) as u32;
+    let mut at_current = (start == 0 && (current - lo).abs() < RATIO_STEP / 2.0).then_some(first);
     if start > 0 {
         let c = eval(at(start));
+        at_current = Some(c);
         if fits(&c) {
             good = start;
             fitting.push(c);
@@ -489,10 +544,36 @@ pub fn decide(inputs: &PacingInputs) -> PacingDecision {
             best
         }
     });
+    // Smooth the move from the ratio in force, unless that ratio is
+    // predicted to overspend badly.
+    let urgent = at_current.is_some_and(|c| {
+        best.ratio < c.ratio && c.abandons > URGENT_OVERSPEND * c.allowed_abandons + 1.0
+    });
+    let from = current.clamp(lo, hi.max(lo));
+    // Smoothing averages out the noisy location of the budget's edge; when
+    // no candidate reached that edge (everything up to the rise limit or the
+    // bound fits), there is nothing to average.
+    let unbounded = bad == steps + 1;
+    let next = if urgent || (unbounded && best.ratio >= from) {
+        best.ratio
+    } else {
+        round2(from + SMOOTHING * (best.ratio - from)).clamp(lo, hi)
+    };
+    let chosen = if (next - best.ratio).abs() < RATIO_STEP / 2.0 {
+        best
+    } else {
+        eval(next)
+    };
     prediction.candidates_evaluated = evaluated;
-    prediction.chosen = best;
+    prediction.chosen = chosen;
+    let best = chosen;
     let reason = format!(
-        "predicted {:.1} % utilisation and {:.2} % abandonment ({:.1} of {:.0} live answers; budget {:.1}) at ratio {:.2} vs {:.1} % utilisation progressive; 30-day {:.2} % of effective target {:.2} %; live-answer rate {:.1} %, talk {:.0} s, wrap {:.0} s",
+        "{}predicted {:.1} % utilisation and {:.2} % abandonment ({:.1} of {:.0} live answers; budget {:.1}) at ratio {:.2} vs {:.1} % utilisation progressive; 30-day {:.2} % of effective target {:.2} %; live-answer rate {:.1} %, talk {:.0} s, wrap {:.0} s",
+        if urgent {
+            "the ratio in force overspends: straight down; "
+        } else {
+            ""
+        },
         100.0 * best.utilisation,
         best.abandon_pct(),
         best.abandons,
@@ -584,7 +665,13 @@ pub(crate) mod tests {
         let mut i = inputs();
         i.staffing.working = 1;
         i.staffing.available = 2;
-        assert_eq!(decide(&i).maximum_ratio, 1.0);
+        i.staffing.acw = 1;
+        let d = decide(&i);
+        assert_eq!(d.maximum_ratio, 1.0);
+        assert!(d.reason.contains("(< 5)"), "{}", d.reason);
+        // Two of five wrapping up: still a team of five.
+        i.staffing.acw = 2;
+        assert!(!decide(&i).reason.contains("(< 5)"));
     }
 
     #[test]
@@ -651,6 +738,33 @@ pub(crate) mod tests {
         other.seed = 8;
         let c = decide(&other);
         assert_ne!(a.prediction, c.prediction, "another seed, another sample");
+    }
+
+    #[test]
+    fn an_overspending_ratio_falls_at_once_and_others_move_half_way() {
+        // 100 agents at ratio 3.0 with a 15 % answer rate: far past the cliff.
+        let mut i = scaled(100);
+        i.current_ratio = 3.0;
+        // Half-way from 3.0 would stay at 2.0 or above: it falls further at once.
+        let d = decide(&i);
+        assert!(d.maximum_ratio < 2.0, "{}", d.reason);
+        assert!(
+            d.reason.contains("straight down") || d.mode == PacingMode::Progressive,
+            "{}",
+            d.reason
+        );
+        // From just above 1, a rise toward the best ratio that is limited by
+        // the budget moves half-way (the chosen ratio itself fits).
+        let mut i = scaled(100);
+        i.current_ratio = 1.0;
+        let d = decide(&i);
+        let p = d.prediction.as_ref().expect("prediction");
+        assert!(d.maximum_ratio > 1.0, "{}", d.reason);
+        assert!(
+            p.chosen.abandons <= p.chosen.allowed_abandons + 1e-9,
+            "{}",
+            d.reason
+        );
     }
 
     #[test]

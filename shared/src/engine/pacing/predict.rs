@@ -36,6 +36,9 @@ pub struct CandidateResult {
     pub live_answers: f64,
     /// Predicted abandons in the interval.
     pub abandons: f64,
+    /// An unlucky interval's abandons: the 90th percentile over replications.
+    #[serde(default)]
+    pub abandons_upper: f64,
     /// Abandons the budget allows for those live answers.
     pub allowed_abandons: f64,
     /// Predicted talk time / staffed time.
@@ -79,17 +82,34 @@ fn jitter_mean<R: Rng>(rng: &mut R, mean: f64, cv: f64, weight: f64) -> f64 {
     mean * (se * z - se * se / 2.0).exp()
 }
 
-/// Draws `n` replications' parameters from the estimates.
+/// How far the live-answer rate of the next interval may stray from the
+/// rate measured over the recent window (log scale, standard deviation):
+/// answer rates drift by the hour, and near the point where answers
+/// outrun the agents a small rise turns a few abandons into dozens, so the
+/// prediction must see that spread, not only the measuring error.
+pub const ANSWER_RATE_DRIFT: f64 = 0.10;
+
+/// Draws `n` replications' parameters from the estimates. The answer-rate
+/// drift is drawn in antithetic pairs (`z`, `-z`), so a few replications
+/// already see both a rising and a falling rate.
 pub(super) fn replications(e: &Estimates, seed: u64, n: u32) -> Vec<Replication> {
     let beta = Beta::new(e.live_alpha.max(1e-6), e.live_beta.max(1e-6)).ok();
+    let mut drift = 0.0f64;
     (0..n)
         .map(|i| {
             let rep_seed = mix(seed, u64::from(i) + 1);
             let mut rng = ChaCha8Rng::seed_from_u64(mix(rep_seed, 0x5EED));
-            let observed = match &beta {
+            let measured = match &beta {
                 Some(b) => b.sample(&mut rng),
                 None => e.live_answer_rate,
             };
+            drift = if i % 2 == 0 {
+                rng.sample(StandardNormal)
+            } else {
+                -drift
+            };
+            let sd = ANSWER_RATE_DRIFT;
+            let observed = (measured * (sd * drift - sd * sd / 2.0).exp()).clamp(0.0, 1.0);
             let talk = jitter_mean(&mut rng, e.mean_talk_seconds, TALK_CV, e.talk_weight);
             let wrap = jitter_mean(&mut rng, e.mean_wrap_seconds, WRAP_CV, e.wrap_weight);
             Replication {
@@ -130,7 +150,21 @@ pub(super) fn call_model(observed_live: f64, talk: f64, wrap: f64, e: &Estimates
     }
 }
 
-/// Runs one candidate ratio over every replication and returns the summed stats.
+/// Share of replications at or below [`CandidateResult::abandons_upper`].
+pub const UPPER_QUANTILE: f64 = 0.9;
+
+/// The [`UPPER_QUANTILE`] of per-replication abandons (0 when empty).
+pub(super) fn upper_abandons(per_rep: &mut [u64]) -> f64 {
+    if per_rep.is_empty() {
+        return 0.0;
+    }
+    per_rep.sort_unstable();
+    let k = ((per_rep.len() as f64) * UPPER_QUANTILE).ceil() as usize;
+    per_rep[k.clamp(1, per_rep.len()) - 1] as f64
+}
+
+/// Runs one candidate ratio over every replication and returns the summed
+/// stats and each replication's abandons.
 /// Each run starts warm at the ratio in force (`current`), runs the burn-in
 /// there (discarded), then switches to `ratio` and measures the interval, so
 /// the burst of dials a higher ratio places at once is part of the prediction.
@@ -139,8 +173,9 @@ pub(super) fn simulate(
     warm: WarmState,
     current: f64,
     ratio: f64,
-) -> IntervalStats {
+) -> (IntervalStats, Vec<u64>) {
     let mut total = IntervalStats::default();
+    let mut per_rep = Vec::with_capacity(reps.len());
     for rep in reps {
         // Agents already talking or wrapping get residual times: the warm
         // start draws a uniform fraction of a fresh sample, so a model whose
@@ -164,7 +199,9 @@ pub(super) fn simulate(
         d.set_model(rep.model);
         d.advance_to(BURN_IN_S);
         d.set_max_ratio(ratio);
-        total.add(&d.advance_to(BURN_IN_S + HORIZON_S));
+        let s = d.advance_to(BURN_IN_S + HORIZON_S);
+        per_rep.push(s.abandons);
+        total.add(&s);
     }
-    total
+    (total, per_rep)
 }

@@ -1,0 +1,75 @@
+//! Calibration of the engine's prediction against the model's truth.
+//!
+//! `cargo run --release -p pacing-bench --example calibrate -- TEXT POLICY`
+//! runs the benchmark scenarios whose name contains TEXT under POLICY
+//! (`engine` or a fixed ratio such as `1.5`) and, at every tuner tick,
+//! compares the engine's prediction for the ratio then in force (the
+//! chosen one under the engine) with the abandons and live answers of the
+//! next 10 minutes.
+
+use pacing_bench::{grid, run_observed, Policy};
+use shared::engine::pacing;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let only = args.first().cloned().unwrap_or_default();
+    let policy = match args.get(1).map(String::as_str) {
+        None | Some("engine") => Policy::Engine,
+        Some(r) => Policy::Fixed(r.parse().expect("a ratio")),
+    };
+    let trace = args.iter().any(|a| a == "--trace");
+    println!("| scenario | seed | ticks | predicted ab | realized ab | predicted live | realized live | ratio mean |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for sc in grid(3, false)
+        .into_iter()
+        .filter(|s| s.name.contains(&only))
+    {
+        for &seed in &sc.seeds {
+            // (period abandons, period live, predicted abandons, predicted live, ratio) per tick.
+            let mut ticks: Vec<(u64, u64, f64, f64, f64)> = Vec::new();
+            run_observed(&sc, policy, seed, &mut |t| {
+                let (pa, pl, r) = match (policy, t.decision) {
+                    (Policy::Engine, Some(d)) => match &d.prediction {
+                        Some(p) => (p.chosen.abandons, p.chosen.live_answers, d.maximum_ratio),
+                        None => (f64::NAN, f64::NAN, d.maximum_ratio),
+                    },
+                    (Policy::Fixed(r), _) => {
+                        let c = pacing::predict_ratio(&t.inputs, r);
+                        (c.abandons, c.live_answers, r)
+                    }
+                    _ => (f64::NAN, f64::NAN, 1.0),
+                };
+                if trace {
+                    let s = t.dialer.snapshot();
+                    println!(
+                        "{:02}:{:02} staffed {:3} avail {:3} work {:3} ratio {:.2} pred ab {:6.2} live {:6.1} period {:.2} % ({} / {})",
+                        t.ctx.clock / 3600, t.ctx.clock / 60 % 60, s.staffed, s.available, s.working,
+                        r, pa, pl,
+                        100.0 * t.ctx.period.abandons as f64 / (t.ctx.period.live_answers.max(1)) as f64,
+                        t.ctx.period.abandons, t.ctx.period.live_answers,
+                    );
+                }
+                ticks.push((t.ctx.period.abandons, t.ctx.period.live_answers, pa, pl, r));
+            });
+            let (mut pa, mut ra, mut pl, mut rl, mut rs, mut n) = (0.0, 0u64, 0.0, 0u64, 0.0, 0);
+            for i in 0..ticks.len().saturating_sub(2) {
+                let (a0, l0, p_ab, p_live, r) = ticks[i];
+                if !p_ab.is_finite() || r <= 1.0 {
+                    continue;
+                }
+                let (a2, l2, ..) = ticks[i + 2];
+                pa += p_ab;
+                pl += p_live;
+                ra += a2 - a0;
+                rl += l2 - l0;
+                rs += r;
+                n += 1;
+            }
+            println!(
+                "| {} | {seed:x} | {n} | {pa:.1} | {ra} | {pl:.0} | {rl} | {:.2} |",
+                sc.name,
+                rs / f64::from(n.max(1))
+            );
+        }
+    }
+}
