@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::cxone::{CxoneClient, CxoneError};
 use crate::deadline::Deadline;
+use crate::engine::pacing;
 use crate::store::state::{FieldRecord, FieldRecords, StateStore};
 use crate::store::StoreError;
 
@@ -42,6 +43,28 @@ pub struct Desired {
     /// 1.03 still abandons calls, so a spent budget must reach 1.0 exactly.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub always_write: Option<f64>,
+}
+
+impl Desired {
+    /// `maximumRatio` as the pacing engine wants it: changes below
+    /// [`pacing::HYSTERESIS`] wait, a fall to progressive (1.0) never does.
+    pub fn maximum_ratio(value: f64) -> Desired {
+        Desired {
+            field: "maximumRatio".into(),
+            value,
+            hysteresis: pacing::HYSTERESIS,
+            always_write: Some(1.0),
+        }
+    }
+
+    /// Whether moving the live value `current` to the wanted value is a
+    /// change worth writing (it differs, by the hysteresis step or more, or
+    /// it reaches the value always written).
+    pub fn worth_writing(&self, current: f64) -> bool {
+        !same(Some(current), Some(self.value))
+            && ((current - self.value).abs() >= self.hysteresis
+                || same(self.always_write, Some(self.value)))
+    }
 }
 
 /// What happened to one field.
@@ -193,10 +216,7 @@ pub fn plan(
             Some(current) if same(Some(current), Some(want.value)) => {
                 settled.push(outcome(FieldStatus::Unchanged));
             }
-            Some(current)
-                if (current - want.value).abs() < want.hysteresis
-                    && !same(want.always_write, Some(want.value)) =>
-            {
+            Some(current) if !want.worth_writing(current) => {
                 settled.push(outcome(FieldStatus::BelowHysteresis));
             }
             _ => to_write.push(want.clone()),
@@ -322,12 +342,7 @@ mod tests {
             .unwrap_or_default()
     }
     fn want(v: f64) -> Vec<Desired> {
-        vec![Desired {
-            field: "maximumRatio".into(),
-            value: v,
-            hysteresis: 0.05,
-            always_write: Some(1.0),
-        }]
+        vec![Desired::maximum_ratio(v)]
     }
     fn t(min: i64) -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH + Duration::minutes(min)

@@ -309,12 +309,7 @@ impl Tuner {
         };
         let decision = pacing::decide(&inputs);
         let desired = vec![
-            Desired {
-                field: "maximumRatio".into(),
-                value: decision.maximum_ratio,
-                hysteresis: pacing::HYSTERESIS,
-                always_write: Some(1.0),
-            },
+            Desired::maximum_ratio(decision.maximum_ratio),
             Desired {
                 field: "abandonRateThreshold".into(),
                 value: decision.abandon_rate_threshold,

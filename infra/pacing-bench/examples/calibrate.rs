@@ -15,7 +15,15 @@ fn main() {
     let only = args.first().cloned().unwrap_or_default();
     let policy = match args.get(1).map(String::as_str) {
         None | Some("engine") => Policy::Engine,
-        Some(r) => Policy::Fixed(r.parse().expect("a ratio")),
+        Some(r) => match r.parse::<f64>() {
+            Ok(ratio) if ratio.is_finite() && ratio >= 1.0 => Policy::Fixed(ratio),
+            _ => {
+                eprintln!(
+                    "calibrate: POLICY must be `engine` or a ratio of at least 1.0, not {r:?}"
+                );
+                std::process::exit(2);
+            }
+        },
     };
     let trace = args.iter().any(|a| a == "--trace");
     println!("| scenario | seed | ticks | predicted ab | realized ab | predicted live | realized live | ratio mean |");

@@ -34,6 +34,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use shared::engine::dialer::{CallModel, Dialer, Dist, IntervalStats};
 use shared::engine::pacing::{self, predict::mix, PacingInputs, Results, Staffing};
+use shared::safe_write::Desired;
 
 use crate::vicidial::{ViciDial, ViciMode};
 
@@ -590,9 +591,7 @@ fn control(
                 }
                 // The tuner's safe writer skips changes below the hysteresis
                 // step, except a move to progressive dialling (1.0).
-                if (decision.maximum_ratio - *ratio).abs() >= pacing::HYSTERESIS
-                    || (decision.maximum_ratio == 1.0 && *ratio != 1.0)
-                {
+                if Desired::maximum_ratio(decision.maximum_ratio).worth_writing(*ratio) {
                     *ratio = decision.maximum_ratio;
                     d.set_max_ratio(*ratio);
                 }
