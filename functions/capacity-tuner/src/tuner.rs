@@ -298,6 +298,7 @@ impl Tuner {
             },
             recent: results(&recent),
             period: results(&period),
+            recent_seconds: (RECENT_WINDOW_MINUTES * 60) as f64,
             current_ratio,
             target_abandon_pct: config.pacing.target_abandon_pct,
             min_ratio: config.pacing.min_ratio,

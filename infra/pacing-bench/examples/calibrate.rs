@@ -6,6 +6,13 @@
 //! compares the engine's prediction for the ratio then in force (the
 //! chosen one under the engine) with the abandons and live answers of the
 //! next 10 minutes.
+//!
+//! With `--trace` it prints every tick: `oracle5` is the truth for the state
+//! (the benchmark's own dialler, cloned and reseeded 200 times, run 5
+//! minutes at the ratio in force: mean and 90th percentile of abandons),
+//! then the engine's live-answer-rate and talk estimates beside the
+//! scenario's true values, then staffing, the ratio, the engine's
+//! prediction (over its 10-minute horizon) and the period so far.
 
 use pacing_bench::{grid, run_observed, Policy};
 use shared::engine::pacing;
@@ -49,6 +56,28 @@ fn main() {
                 };
                 if trace {
                     let s = t.dialer.snapshot();
+                    // The truth given the exact state: the same dialler,
+                    // reseeded, run 5 minutes at the ratio now in force.
+                    let mut oracle: Vec<u64> = (0..200u64)
+                        .map(|k| {
+                            let mut c = t.dialer.clone();
+                            c.reseed(k + 1);
+                            let t0 = c.now();
+                            c.advance_to(t0 + 300.0).abandons
+                        })
+                        .collect();
+                    oracle.sort_unstable();
+                    let om = oracle.iter().sum::<u64>() as f64 / oracle.len() as f64;
+                    print!("oracle5 {:5.2} p90 {:3} | ", om, oracle[179]);
+                    let e = pacing::estimate(&t.inputs);
+                    let m = t.dialer.model();
+                    print!(
+                        "live est {:.4} true {:.4} talk est {:.0} true {:.0} | ",
+                        e.live_answer_rate / e.ring_before_limit.max(0.05),
+                        m.live_answer_rate,
+                        e.mean_talk_seconds,
+                        m.talk.mean()
+                    );
                     println!(
                         "{:02}:{:02} staffed {:3} avail {:3} work {:3} ratio {:.2} pred ab {:6.2} live {:6.1} period {:.2} % ({} / {})",
                         t.ctx.clock / 3600, t.ctx.clock / 60 % 60, s.staffed, s.available, s.working,

@@ -542,6 +542,9 @@ pub fn engine_inputs(d: &Dialer, ctx: &Ctx<'_>, seed: u64) -> PacingInputs {
         },
         recent: results_of(ctx.recent),
         period: results_of(ctx.period),
+        // What the tuner passes: the window it asks CXone for, even when
+        // the calling window opened inside it.
+        recent_seconds: (RECENT_MINUTES * 60) as f64,
         current_ratio,
         target_abandon_pct: LEGAL_PCT,
         min_ratio: 1.0,

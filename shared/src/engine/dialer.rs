@@ -638,6 +638,12 @@ impl Dialer {
         &self.model
     }
 
+    /// Replaces the random stream from now on (what-if replays of one state
+    /// under many seeds: clone the dialler, reseed each copy).
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+    }
+
     /// Changes the call model for calls dialled from now on (calls already
     /// ringing or connected keep what they drew).
     pub fn set_model(&mut self, model: CallModel) {

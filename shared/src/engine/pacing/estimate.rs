@@ -12,6 +12,11 @@
 //!   period's when it has enough connects, else a default) with
 //!   [`TIME_PRIOR_CALLS`] pseudo-calls of weight; the prediction samples the
 //!   mean per replication with the standard error of the combined sample.
+//!   The talk mean is then held at or above what Little's law says
+//!   ([`talk_from_working`]): the calls that *finished* in the window are
+//!   the short ones while calls are building up (the start of a day, a
+//!   rise of the ratio), so their mean runs short exactly when an
+//!   optimistic model is most dangerous.
 //! - **Ring times, machine and busy shares** are not in CXone's summaries;
 //!   the model assumes [`RING_MEAN_S`] (log-normal, CV [`RING_CV`]) and
 //!   [`MACHINE_RATE`] / [`BUSY_RATE`]. The observed live-answer rate already
@@ -51,6 +56,11 @@ pub const MACHINE_RATE: f64 = 0.15;
 pub const BUSY_RATE: f64 = 0.05;
 /// Ring limit assumed when the campaign's is unknown, seconds.
 pub const DEFAULT_RING_LIMIT_S: f64 = 20.0;
+/// Fewest agents on calls for Little's-law check of the talk mean (fewer
+/// make the count too noisy to say anything).
+pub const LITTLE_MIN_WORKING: u32 = 10;
+/// Fewest connects in the recent window for the Little's-law check.
+pub const LITTLE_MIN_CONNECTS: u64 = 20;
 /// Two-sided 95 % normal quantile used for the Wilson bound.
 const Z95: f64 = 1.959_964;
 
@@ -70,6 +80,10 @@ pub struct Estimates {
     pub mean_talk_seconds: f64,
     /// Effective number of calls behind the talk mean (data plus prior).
     pub talk_weight: f64,
+    /// Little's-law lower bound on the talk mean, seconds (0 when the data
+    /// cannot give one): see [`talk_from_working`].
+    #[serde(default)]
+    pub talk_from_working_seconds: f64,
     /// Shrunk mean wrap time, seconds.
     pub mean_wrap_seconds: f64,
     /// Effective number of calls behind the wrap mean (data plus prior).
@@ -144,6 +158,27 @@ fn prior_time(period: &Results, value: f64, default: f64) -> f64 {
     }
 }
 
+/// A lower bound on the mean talk time from Little's law: agents on calls
+/// now = connects per second x mean talk. With `working` agents talking,
+/// `connects` in a window of `window_seconds`, the bound is
+/// `(working - sqrt(working)) / (connects / window_seconds)`: one standard
+/// deviation below (the number of calls in progress is about Poisson), so
+/// in steady state the finished calls' mean (unbiased there) stays in
+/// charge, and only a mean that runs short, because the long calls of a
+/// build-up have not finished yet, is raised. `None` with fewer than
+/// [`LITTLE_MIN_WORKING`] agents talking, fewer than
+/// [`LITTLE_MIN_CONNECTS`] connects, or no window length.
+pub fn talk_from_working(working: u32, connects: u64, window_seconds: f64) -> Option<f64> {
+    if working < LITTLE_MIN_WORKING
+        || connects < LITTLE_MIN_CONNECTS
+        || !(window_seconds.is_finite() && window_seconds > 0.0)
+    {
+        return None;
+    }
+    let l = f64::from(working);
+    Some((l - l.sqrt()) * window_seconds / connects as f64)
+}
+
 /// Estimates the model's parameters from the inputs (see the module doc).
 pub fn estimate(inputs: &PacingInputs) -> Estimates {
     let recent = &inputs.recent;
@@ -173,6 +208,12 @@ pub fn estimate(inputs: &PacingInputs) -> Estimates {
         wrap_prior,
         TIME_PRIOR_CALLS,
     );
+    let floor = talk_from_working(
+        inputs.staffing.working,
+        recent.connects,
+        inputs.recent_seconds,
+    );
+    let talk = talk.max(floor.unwrap_or(0.0));
     let ring_limit = ring_limit(inputs.ring_limit_seconds);
     Estimates {
         live_answer_rate: alpha / (alpha + beta),
@@ -181,6 +222,7 @@ pub fn estimate(inputs: &PacingInputs) -> Estimates {
         live_answer_rate_upper: wilson_upper(live, dials, Z95),
         mean_talk_seconds: talk,
         talk_weight,
+        talk_from_working_seconds: floor.unwrap_or(0.0),
         mean_wrap_seconds: wrap,
         wrap_weight,
         ring_limit_seconds: ring_limit,
@@ -201,6 +243,45 @@ pub fn ring_limit(configured: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn littles_law_bounds_the_talk_mean_from_below() {
+        // 134 agents talking, 294 connects in 10 minutes: about 230 s.
+        let b = talk_from_working(134, 294, 600.0).unwrap();
+        assert!((b - (134.0 - 134f64.sqrt()) * 600.0 / 294.0).abs() < 1e-9);
+        assert!(b > 220.0 && b < 250.0, "{b}");
+        // Too few agents or calls, or no window: no bound.
+        assert_eq!(talk_from_working(9, 294, 600.0), None);
+        assert_eq!(talk_from_working(134, 19, 600.0), None);
+        assert_eq!(talk_from_working(134, 294, 0.0), None);
+        assert_eq!(talk_from_working(134, 294, f64::NAN), None);
+    }
+
+    #[test]
+    fn a_short_talk_mean_during_a_build_up_is_raised_and_a_steady_one_kept() {
+        let mut i = crate::engine::pacing::tests::inputs();
+        // Build-up: 100 agents talking, 300 connects in 15 minutes, yet the
+        // finished calls averaged 100 s (only the short ones finished).
+        i.staffing.working = 100;
+        i.recent.connects = 300;
+        i.recent.mean_talk_seconds = 100.0;
+        i.recent_seconds = 900.0;
+        let e = estimate(&i);
+        assert!((e.mean_talk_seconds - 270.0).abs() < 1e-9, "{e:?}");
+        assert_eq!(e.talk_from_working_seconds, 270.0);
+        // Steady state: 100 talking at 1/3 connect per second is a 300 s
+        // mean; the finished calls say 300 s and the bound (270 s) stays
+        // below, so the estimate is the shrunk sample mean.
+        i.recent.mean_talk_seconds = 300.0;
+        let steady = estimate(&i);
+        assert!(steady.mean_talk_seconds > 280.0 && steady.mean_talk_seconds < 300.0);
+        // Unknown window: no bound, the sample mean as before.
+        i.recent.mean_talk_seconds = 100.0;
+        i.recent_seconds = 0.0;
+        let e = estimate(&i);
+        assert!(e.mean_talk_seconds < 110.0, "{e:?}");
+        assert_eq!(e.talk_from_working_seconds, 0.0);
+    }
 
     #[test]
     fn wilson_and_normal_are_sane() {
