@@ -94,7 +94,7 @@ what it predicted and what followed):
   calls / connects per second, one standard deviation low); the unlucky-interval test
   takes the model's 90th percentile four times over (replays show the real one at three
   to four times the mean; at three, one seed ended above 3 %); and the period's history
-  counts as enough data from 40 live answers (was 100: a five-agent team at 5 % answers
+  counts as enough data from 20 live answers (was 100: a five-agent team at 5 % answers
   dialled progressively until 11:00).
 - **Where it wins**, it is mostly on the step change at 13:00 and on drifting answer rates
   (evening rise): a fixed ratio must be safe for the worst hours, the engine is not.

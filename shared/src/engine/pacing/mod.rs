@@ -123,12 +123,14 @@ pub const MIN_RISE: f64 = 0.10;
 pub const MAX_RISE: f64 = 0.50;
 /// With fewer recent live answers than [`MIN_LIVE_ANSWERS`], the engine still
 /// predicts when the period holds at least this many: a slow campaign's rate
-/// is then known from its history (40 live answers are some 800 dials at a
-/// 5 % answer rate), the posteriors carry what uncertainty is left into the
-/// prediction, and the tail test keeps the period's first abandons few.
-/// (At 100, a five-agent team at 5 % answers dialled progressively until
-/// 11:00.)
-pub const MIN_PERIOD_LIVE_ANSWERS: u64 = 40;
+/// is then known from its history (20 live answers are some 400-600 dials
+/// at a 5 % answer rate), the posteriors carry what uncertainty is left
+/// into the prediction (the rate and the talk mean are drawn per
+/// replication), and the tail test keeps the period's first abandons few:
+/// with 20 live answers it admits a ratio only when nine in ten
+/// replications abandon nothing. (At 100, a five-agent team at 5 % answers
+/// dialled progressively until 11:00.)
+pub const MIN_PERIOD_LIVE_ANSWERS: u64 = 20;
 
 /// The per-interval rise limit for the estimated live-answer rate.
 fn max_rise(est: &Estimates) -> f64 {
@@ -672,7 +674,7 @@ pub(crate) mod tests {
     fn thin_data_small_staffing_and_spent_budget_are_progressive() {
         let mut i = inputs();
         i.recent.connects = 10;
-        i.period.connects = 30;
+        i.period.connects = 15;
         i.period.abandons = 0;
         let d = decide(&i);
         assert_eq!((d.maximum_ratio, d.mode), (1.0, PacingMode::Progressive));
