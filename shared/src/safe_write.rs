@@ -62,7 +62,9 @@ impl Desired {
     /// it reaches the value always written).
     pub fn worth_writing(&self, current: f64) -> bool {
         !same(Some(current), Some(self.value))
-            && ((current - self.value).abs() >= self.hysteresis
+            // A step of exactly the hysteresis counts (1.15 - 1.10 is
+            // 0.0499999... in binary floating point).
+            && ((current - self.value).abs() >= self.hysteresis - 1e-9
                 || same(self.always_write, Some(self.value)))
     }
 }
@@ -377,6 +379,18 @@ mod tests {
             Duration::minutes(60),
         );
         assert_eq!(settled[0].status, FieldStatus::Unchanged);
+    }
+
+    #[test]
+    fn a_step_of_exactly_the_hysteresis_is_written() {
+        // 1.15 - 1.10 is 0.04999999999999982 in binary floating point.
+        for (from, to) in [(1.10, 1.15), (1.15, 1.10), (2.35, 2.40), (1.0, 1.05)] {
+            assert!(
+                Desired::maximum_ratio(to).worth_writing(from),
+                "{from} -> {to}"
+            );
+        }
+        assert!(!Desired::maximum_ratio(1.14).worth_writing(1.10));
     }
 
     #[test]

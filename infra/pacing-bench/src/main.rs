@@ -95,7 +95,10 @@ what it predicted and what followed):
   takes the model's 90th percentile four times over (replays show the real one at three
   to four times the mean; at three, one seed ended above 3 %); and the period's history
   counts as enough data from 20 live answers (was 100: a five-agent team at 5 % answers
-  dialled progressively until 11:00).
+  dialled progressively until 11:00). And a move is at least the tuner's hysteresis step:
+  half-way from 1.00 to 1.08 is 1.04, which the tuner never wrote, so the next decision
+  started from 1.00 again, all day (a 0.05 step itself could be dropped too: 1.15 - 1.10
+  is 0.0499999 in floating point).
 - **Where it wins**, it is mostly on the step change at 13:00 and on drifting answer rates
   (evening rise): a fixed ratio must be safe for the worst hours, the engine is not.
 - **Start of day**: each one-day scenario is a fresh period; the engine dials

@@ -48,7 +48,10 @@
 //!    interval's prediction is noisy; a steady ratio buys more talk per
 //!    abandon than a swinging one), all the way when nothing up to the rise
 //!    limit reached the budget's edge, or when the ratio in force is
-//!    predicted to overspend badly ([`URGENT_OVERSPEND`]). When even the
+//!    predicted to overspend badly ([`URGENT_OVERSPEND`]); never by less
+//!    than the tuner's [`HYSTERESIS`] step (a smaller move would never be
+//!    written, and the next decision would start from the same ratio
+//!    again). When even the
 //!    lowest allowed ratio does not fit, the engine dials progressively.
 //! 6. `abandonRateThreshold` is the campaign's target (at most 3 %), so
 //!    CXone's own governor backs the engine up.
@@ -379,6 +382,23 @@ pub fn predict_ratio(inputs: &PacingInputs, ratio: f64) -> CandidateResult {
     candidate(&reps, inputs.staffing, in_force(inputs), ratio, &budget)
 }
 
+/// The next ratio on the way from the ratio in force `from` to the predicted
+/// best: [`SMOOTHING`] of the way, but at least one [`HYSTERESIS`] step (all
+/// the way when the best is nearer). A smaller move is never written by the
+/// tuner, and the next decision would start from the same ratio again: a
+/// campaign whose best is 1.08 would stay at 1.00 all day.
+fn smooth(from: f64, best: f64) -> f64 {
+    let step = best - from;
+    let smoothed = round2(from + SMOOTHING * step);
+    if (smoothed - from).abs() >= HYSTERESIS - 1e-9 {
+        smoothed
+    } else if step.abs() <= HYSTERESIS {
+        best
+    } else {
+        round2(from + HYSTERESIS * step.signum())
+    }
+}
+
 /// The ratio in force (a non-finite or negative one counts as 1.0).
 fn in_force(inputs: &PacingInputs) -> f64 {
     if inputs.current_ratio.is_finite() && inputs.current_ratio >= 0.0 {
@@ -573,7 +593,7 @@ pub fn decide(inputs: &PacingInputs) -> PacingDecision {
     let next = if urgent || (unbounded && best.ratio >= from) {
         best.ratio
     } else {
-        round2(from + SMOOTHING * (best.ratio - from)).clamp(lo, hi)
+        smooth(from, best.ratio).clamp(lo, hi)
     };
     let chosen = if (next - best.ratio).abs() < RATIO_STEP / 2.0 {
         best
@@ -668,6 +688,30 @@ pub(crate) mod tests {
         // High enough that the rise limit does not flatten the comparison.
         i.current_ratio = 1.5;
         i
+    }
+
+    #[test]
+    fn a_move_is_half_way_but_never_below_the_hysteresis_step() {
+        assert_eq!(smooth(1.0, 2.0), 1.5, "half-way");
+        assert_eq!(smooth(2.0, 1.0), 1.5);
+        // Half of 0.08 would be 1.04, which the tuner would never write.
+        assert_eq!(smooth(1.0, 1.08), 1.05);
+        assert_eq!(smooth(1.5, 1.42), 1.45);
+        // Nearer than one step: the best itself (the tuner's hysteresis
+        // then decides whether it is worth writing).
+        assert_eq!(smooth(1.0, 1.03), 1.03);
+        assert_eq!(smooth(1.0, 1.05), 1.05);
+        assert_eq!(smooth(1.2, 1.2), 1.2);
+        for (from, best) in [(1.0, 1.11), (2.3, 2.19), (1.0, 3.0), (1.07, 1.0)] {
+            let next = smooth(from, best);
+            let (lo, hi) = if best > from {
+                (from, best)
+            } else {
+                (best, from)
+            };
+            assert!(next >= lo && next <= hi, "{from} -> {best}: {next}");
+            assert!((next - from).abs() >= HYSTERESIS - 1e-9 || next == best);
+        }
     }
 
     #[test]
