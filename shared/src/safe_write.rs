@@ -62,9 +62,7 @@ impl Desired {
     /// it reaches the value always written).
     pub fn worth_writing(&self, current: f64) -> bool {
         !same(Some(current), Some(self.value))
-            // A step of exactly the hysteresis counts (1.15 - 1.10 is
-            // 0.0499999... in binary floating point).
-            && ((current - self.value).abs() >= self.hysteresis - 1e-9
+            && (pacing::reaches_step(current, self.value, self.hysteresis)
                 || same(self.always_write, Some(self.value)))
     }
 }
@@ -349,35 +347,33 @@ mod tests {
     fn t(min: i64) -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH + Duration::minutes(min)
     }
+    /// Plans `maximumRatio` toward `wanted` with the live ratio `live_ratio`
+    /// at minute `minute`, with a 60-minute hold for a person's change.
+    fn plan_at(
+        wanted: f64,
+        live_ratio: f64,
+        records: &mut FieldRecords,
+        minute: i64,
+    ) -> (Vec<FieldOutcome>, Vec<Desired>) {
+        plan(
+            &want(wanted),
+            &live(live_ratio),
+            records,
+            t(minute),
+            Duration::minutes(60),
+        )
+    }
 
     #[test]
     fn first_write_and_hysteresis() {
         let mut records = FieldRecords::new();
-        let (settled, write) = plan(
-            &want(1.5),
-            &live(1.0),
-            &mut records,
-            t(0),
-            Duration::minutes(60),
-        );
+        let (settled, write) = plan_at(1.5, 1.0, &mut records, 0);
         assert!(settled.is_empty());
         assert_eq!(write.len(), 1);
-        let (settled, write) = plan(
-            &want(1.03),
-            &live(1.0),
-            &mut records,
-            t(0),
-            Duration::minutes(60),
-        );
+        let (settled, write) = plan_at(1.03, 1.0, &mut records, 0);
         assert_eq!(settled[0].status, FieldStatus::BelowHysteresis);
         assert!(write.is_empty());
-        let (settled, _) = plan(
-            &want(1.0),
-            &live(1.0),
-            &mut records,
-            t(0),
-            Duration::minutes(60),
-        );
+        let (settled, _) = plan_at(1.0, 1.0, &mut records, 0);
         assert_eq!(settled[0].status, FieldStatus::Unchanged);
     }
 
@@ -398,23 +394,11 @@ mod tests {
         let mut records = FieldRecords::new();
         // 1.03 to 1.0 is below the 0.05 step, but 1.0 is always written:
         // 1.03 still abandons calls, 1.0 does not.
-        let (settled, write) = plan(
-            &want(1.0),
-            &live(1.03),
-            &mut records,
-            t(0),
-            Duration::minutes(60),
-        );
+        let (settled, write) = plan_at(1.0, 1.03, &mut records, 0);
         assert!(settled.is_empty(), "{settled:?}");
         assert_eq!(write.len(), 1);
         // Other small steps still wait.
-        let (settled, write) = plan(
-            &want(1.01),
-            &live(1.03),
-            &mut records,
-            t(0),
-            Duration::minutes(60),
-        );
+        let (settled, write) = plan_at(1.01, 1.03, &mut records, 0);
         assert_eq!(settled[0].status, FieldStatus::BelowHysteresis);
         assert!(write.is_empty());
     }
@@ -430,35 +414,17 @@ mod tests {
             },
         );
         // Live 2.2 differs from the bundle's 1.5: a person set it.
-        let (settled, write) = plan(
-            &want(1.6),
-            &live(2.2),
-            &mut records,
-            t(0),
-            Duration::minutes(60),
-        );
+        let (settled, write) = plan_at(1.6, 2.2, &mut records, 0);
         assert!(write.is_empty());
         assert!(
             matches!(settled[0].status, FieldStatus::OverrideDetected { live, .. } if live == 2.2)
         );
         // Still held 30 minutes later.
-        let (settled, write) = plan(
-            &want(1.6),
-            &live(2.2),
-            &mut records,
-            t(30),
-            Duration::minutes(60),
-        );
+        let (settled, write) = plan_at(1.6, 2.2, &mut records, 30);
         assert!(write.is_empty());
         assert!(matches!(settled[0].status, FieldStatus::Held { .. }));
         // After the hold the live value is the baseline and the bundle writes again.
-        let (settled, write) = plan(
-            &want(1.6),
-            &live(2.2),
-            &mut records,
-            t(61),
-            Duration::minutes(60),
-        );
+        let (settled, write) = plan_at(1.6, 2.2, &mut records, 61);
         assert!(settled.is_empty(), "{settled:?}");
         assert_eq!(write[0].value, 1.6);
         assert_eq!(records["maximumRatio"].last_written, Some(json!(2.2)));

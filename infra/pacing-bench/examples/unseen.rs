@@ -8,7 +8,7 @@
 //! ended above 3 % (must be none) and how many fell below progressive.
 //! The draw is seeded (SEED, default 1), so a run can be repeated.
 
-use pacing_bench::{run, Policy, Profile, Scenario, WINDOW_CLOSE_S};
+use pacing_bench::{run, run_parallel, Policy, Profile, Scenario, WINDOW_CLOSE_S};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use shared::engine::pacing::predict::mix;
@@ -53,28 +53,24 @@ fn main() {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let scenarios: Vec<Scenario> = (0..count).map(|k| draw(&mut rng, k)).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let rows = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(sc) = scenarios.get(i) else { break };
-                let mut worst = 0.0f64;
-                let (mut eng, mut prog) = (0.0, 0.0);
-                for &seed in &sc.seeds {
-                    let e = run(sc, Policy::Engine, seed);
-                    let p = run(sc, Policy::Fixed(1.0), seed);
-                    worst = worst.max(e.abandon_pct());
-                    eng += e.talk_util() / sc.seeds.len() as f64;
-                    prog += p.talk_util() / sc.seeds.len() as f64;
-                }
-                rows.lock().unwrap().push((i, worst, eng, prog));
-            });
+    let order: Vec<usize> = (0..scenarios.len()).collect();
+    // (index, worst seed's abandonment %, engine talk share %, progressive's).
+    let rows: Vec<(usize, f64, f64, f64)> = run_parallel(scenarios.len(), &order, threads, |i| {
+        let sc = &scenarios[i];
+        let seeds = sc.seeds.len() as f64;
+        let (mut worst, mut eng, mut prog) = (0.0f64, 0.0, 0.0);
+        for &seed in &sc.seeds {
+            let e = run(sc, Policy::Engine, seed);
+            let p = run(sc, Policy::Fixed(1.0), seed);
+            worst = worst.max(e.abandon_pct());
+            eng += e.talk_util() / seeds;
+            prog += p.talk_util() / seeds;
         }
-    });
-    let mut rows = rows.into_inner().unwrap();
-    rows.sort_by_key(|r| r.0);
+        (i, worst, eng, prog)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     println!("# The engine on unseen days\n");
     println!(
         "Made by `cargo run --release -p pacing-bench --example unseen -- {count} {seed} > docs/pacing-unseen.md`.\n"

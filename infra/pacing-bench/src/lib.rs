@@ -359,6 +359,40 @@ enum Controller {
     },
 }
 
+/// Runs `work(i)` for every index in `order` (each once, taken in that
+/// order) on `threads` threads and returns the results by index, `None`
+/// for an index `order` does not list. A panicking worker panics the
+/// caller (the scoped threads are joined).
+pub fn run_parallel<R: Send>(
+    n: usize,
+    order: &[usize],
+    threads: usize,
+    work: impl Fn(usize) -> R + Sync,
+) -> Vec<Option<R>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<R>>> =
+        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(&i) = order.get(k) else { break };
+                let r = work(i);
+                if let Some(Ok(mut slot)) = slots.get(i).map(|m| m.lock()) {
+                    *slot = Some(r);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        })
+        .collect()
+}
+
 /// Runs one scenario under one policy with one seed.
 pub fn run(sc: &Scenario, policy: Policy, seed: u64) -> Metrics {
     run_observed(sc, policy, seed, &mut |_: &Tick<'_>| {})

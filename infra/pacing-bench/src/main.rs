@@ -11,11 +11,9 @@
 //! Everything but the decision times and the date is deterministic.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
-use pacing_bench::{grid, report, run_scenario, ScenarioResult};
+use pacing_bench::{grid, report, run_parallel, run_scenario, ScenarioResult};
 
 /// How the benchmark works (written into the report).
 const METHOD: &str = "## Method
@@ -187,34 +185,20 @@ fn main() {
     // Biggest first, so the threads finish together.
     let mut order: Vec<usize> = (0..scenarios.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(scenarios[i].agents * scenarios[i].days));
-    let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<Option<ScenarioResult>>> = Mutex::new(vec![None; scenarios.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..args.threads {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&i) = order.get(k) else { break };
-                let t = Instant::now();
-                let r = run_scenario(&scenarios[i]);
-                eprintln!(
-                    "[{:>5.0} s] {} ({:.1} s)",
-                    started.elapsed().as_secs_f64(),
-                    scenarios[i].name,
-                    t.elapsed().as_secs_f64()
-                );
-                if let Ok(mut d) = done.lock() {
-                    d[i] = Some(r);
-                }
-            });
-        }
-    });
-    let results: Vec<ScenarioResult> = match done.into_inner() {
-        Ok(v) => v.into_iter().flatten().collect(),
-        Err(_) => {
-            eprintln!("a worker panicked");
-            std::process::exit(1);
-        }
-    };
+    let results: Vec<ScenarioResult> = run_parallel(scenarios.len(), &order, args.threads, |i| {
+        let t = Instant::now();
+        let r = run_scenario(&scenarios[i]);
+        eprintln!(
+            "[{:>5.0} s] {} ({:.1} s)",
+            started.elapsed().as_secs_f64(),
+            scenarios[i].name,
+            t.elapsed().as_secs_f64()
+        );
+        r
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let elapsed = started.elapsed().as_secs_f64();
     let targets = report::targets(&results);
     let command = std::iter::once("cargo run --release -p pacing-bench --".to_string())

@@ -350,11 +350,13 @@ impl Budget {
             && TAIL_FACTOR * c.abandons_upper <= self.headroom + self.target * c.live_answers
     }
 
-    /// The budget for the inputs' period at effective target `tau` and
-    /// campaign target `target` (fractions).
-    fn new(period: &Results, tau: f64, target: f64) -> Budget {
-        let live = period.live_answers() as f64;
-        let abandons = period.abandons as f64;
+    /// The budget of the inputs' period: the campaign's target
+    /// ([`target_pct`]) and the effective target after [`SAFETY_MARGIN`].
+    fn for_inputs(inputs: &PacingInputs) -> Budget {
+        let target = target_pct(inputs) / 100.0;
+        let tau = target * (1.0 - SAFETY_MARGIN);
+        let live = inputs.period.live_answers() as f64;
+        let abandons = inputs.period.abandons as f64;
         Budget {
             tau,
             slack: tau * live - abandons,
@@ -364,22 +366,33 @@ impl Budget {
     }
 }
 
+/// The campaign's target abandonment in percent, within 0 and the legal
+/// 3 % (a non-finite target counts as 0: nothing may be abandoned).
+fn target_pct(inputs: &PacingInputs) -> f64 {
+    if inputs.target_abandon_pct.is_finite() {
+        inputs.target_abandon_pct.clamp(0.0, LEGAL_MAX_ABANDON_PCT)
+    } else {
+        0.0
+    }
+}
+
 /// Predicts the next interval at `ratio` from the inputs (the engine's
 /// simulation without the choice: for dry runs and calibration). The
 /// budget fields use the inputs' target and period.
 pub fn predict_ratio(inputs: &PacingInputs, ratio: f64) -> CandidateResult {
-    let target = if inputs.target_abandon_pct.is_finite() {
-        inputs.target_abandon_pct.clamp(0.0, LEGAL_MAX_ABANDON_PCT)
-    } else {
-        0.0
-    };
-    let tau = target / 100.0 * (1.0 - SAFETY_MARGIN);
-    let budget = Budget::new(&inputs.period, tau, target / 100.0);
+    let budget = Budget::for_inputs(inputs);
     let staffed = inputs.staffing.staffed();
     let est = estimate(inputs);
     let n = replication_count(staffed);
     let reps = predict::replications(&est, inputs.seed, n);
     candidate(&reps, inputs.staffing, in_force(inputs), ratio, &budget)
+}
+
+/// Whether moving from `from` to `to` is a step of at least `step`, allowing
+/// for binary rounding (1.15 - 1.10 is 0.0499999...). The tuner's safe
+/// writer and the engine's smoothing share this rule.
+pub fn reaches_step(from: f64, to: f64, step: f64) -> bool {
+    (to - from).abs() >= step - 1e-9
 }
 
 /// The next ratio on the way from the ratio in force `from` to the predicted
@@ -390,7 +403,7 @@ pub fn predict_ratio(inputs: &PacingInputs, ratio: f64) -> CandidateResult {
 fn smooth(from: f64, best: f64) -> f64 {
     let step = best - from;
     let smoothed = round2(from + SMOOTHING * step);
-    if (smoothed - from).abs() >= HYSTERESIS - 1e-9 {
+    if reaches_step(from, smoothed, HYSTERESIS) {
         smoothed
     } else if step.abs() <= HYSTERESIS {
         best
@@ -437,11 +450,8 @@ fn candidate(
 
 /// Chooses pacing for the next interval (see the module doc).
 pub fn decide(inputs: &PacingInputs) -> PacingDecision {
-    let target = if inputs.target_abandon_pct.is_finite() {
-        inputs.target_abandon_pct.clamp(0.0, LEGAL_MAX_ABANDON_PCT)
-    } else {
-        0.0
-    };
+    let target = target_pct(inputs);
+    let budget = Budget::for_inputs(inputs);
     let progressive = |reason: String, prediction: Option<Prediction>| PacingDecision {
         maximum_ratio: 1.0,
         abandon_rate_threshold: target,
@@ -459,11 +469,8 @@ pub fn decide(inputs: &PacingInputs) -> PacingDecision {
             None,
         );
     }
-    let tau = target / 100.0 * (1.0 - SAFETY_MARGIN);
-    let period_live = inputs.period.live_answers() as f64;
-    let period_abandons = inputs.period.abandons as f64;
-    if tau <= 0.0 || (inputs.period.abandons > 0 && period_abandons >= target / 100.0 * period_live)
-    {
+    let tau = budget.tau;
+    if tau <= 0.0 || (inputs.period.abandons > 0 && budget.headroom <= 0.0) {
         return progressive(
             format!(
                 "30-day abandonment {:.2} % has reached the {target:.2} % target: budget spent, progressive dialling",
@@ -482,7 +489,6 @@ pub fn decide(inputs: &PacingInputs) -> PacingDecision {
             None,
         );
     }
-    let budget = Budget::new(&inputs.period, tau, target / 100.0);
     let est = estimate(inputs);
     let reps_n = replication_count(staffed);
     let reps = predict::replications(&est, inputs.seed, reps_n);
@@ -710,7 +716,7 @@ pub(crate) mod tests {
                 (best, from)
             };
             assert!(next >= lo && next <= hi, "{from} -> {best}: {next}");
-            assert!((next - from).abs() >= HYSTERESIS - 1e-9 || next == best);
+            assert!(reaches_step(from, next, HYSTERESIS) || next == best);
         }
     }
 
