@@ -28,6 +28,7 @@ demo: build
 bench-pacing:
 	$(CARGO) run --release --locked -p pacing-bench -- --out docs/pacing-benchmark.md
 	$(CARGO) run --release --locked -p pacing-bench --example unseen -- 100 7 > docs/pacing-unseen.md
+	$(CARGO) run --release --locked -p pacing-bench --example unseen -- 300 14 25 > docs/pacing-unseen-small.md
 
 stack-up: setup
 	bash infra/stack.sh up

@@ -7,6 +7,9 @@
 //! chosen one under the engine) with the abandons and live answers of the
 //! next 10 minutes.
 //!
+//! With `--unseen COUNT,SEED,MAX_AGENTS` the scenarios are the `unseen`
+//! example's days (the same draw) instead of the benchmark grid.
+//!
 //! With `--trace` it prints every tick: `oracle5` is the truth for the state
 //! (the benchmark's own dialler, cloned and reseeded 200 times, run 5
 //! minutes at the ratio in force: mean and 90th percentile of abandons),
@@ -14,7 +17,7 @@
 //! scenario's true values, then staffing, the ratio, the engine's
 //! prediction (over its 10-minute horizon) and the period so far.
 
-use pacing_bench::{grid, run_observed, Policy};
+use pacing_bench::{grid, run_observed, unseen_scenarios, Policy};
 use shared::engine::pacing;
 
 fn main() {
@@ -35,10 +38,27 @@ fn main() {
     let trace = args.iter().any(|a| a == "--trace");
     println!("| scenario | seed | ticks | predicted ab | realized ab | predicted live | realized live | ratio mean |");
     println!("|---|---|---|---|---|---|---|---|");
-    for sc in grid(3, false)
-        .into_iter()
-        .filter(|s| s.name.contains(&only))
-    {
+    // `--unseen COUNT,SEED,MAX_AGENTS`: the `unseen` example's days instead of the grid.
+    let pool = match args.iter().position(|a| a == "--unseen") {
+        Some(i) => {
+            let spec: Vec<u64> = args
+                .get(i + 1)
+                .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+                .unwrap_or_default();
+            let [count, seed, max_agents] = spec[..] else {
+                eprintln!("calibrate: --unseen needs COUNT,SEED,MAX_AGENTS (e.g. 100,11,25)");
+                std::process::exit(2);
+            };
+            let (Ok(count), Ok(max_agents)) = (u32::try_from(count), u32::try_from(max_agents))
+            else {
+                eprintln!("calibrate: --unseen COUNT and MAX_AGENTS must fit in 32 bits");
+                std::process::exit(2);
+            };
+            unseen_scenarios(count, seed, max_agents)
+        }
+        None => grid(3, false),
+    };
+    for sc in pool.into_iter().filter(|s| s.name.contains(&only)) {
         for &seed in &sc.seeds {
             // (period abandons, period live, predicted abandons, predicted live, ratio) per tick.
             let mut ticks: Vec<(u64, u64, f64, f64, f64)> = Vec::new();

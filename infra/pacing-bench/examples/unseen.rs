@@ -1,57 +1,22 @@
 //! The engine on days the benchmark grid never shows it.
 //!
-//! `cargo run --release -p pacing-bench --example unseen -- [COUNT] [SEED]`
+//! `cargo run --release -p pacing-bench --example unseen -- [COUNT] [SEED] [MAX_AGENTS]`
 //! draws COUNT (default 40) one-day scenarios from wide ranges (agents
-//! 6-250, answer rate 2-45 % log-uniform, talk 45-600 s, wrap, ring limit
+//! 6-MAX_AGENTS, default 250; small teams are where one line is a big step,
+//! so `100 11 25` checks them on their own; answer rate 2-45 % log-uniform, talk 45-600 s, wrap, ring limit
 //! 15-30 s, any day profile), runs the engine and progressive dialling on
 //! two seeds each, and prints one row per scenario and a summary: how many
 //! ended above 3 % (must be none) and how many fell below progressive.
 //! The draw is seeded (SEED, default 1), so a run can be repeated.
 
-use pacing_bench::{run, run_parallel, Policy, Profile, Scenario, WINDOW_CLOSE_S};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use shared::engine::pacing::predict::mix;
-
-fn draw(rng: &mut ChaCha8Rng, k: u32) -> Scenario {
-    let agents = rng.random_range(6u32..=250);
-    let live_rate = (rng.random_range(0.02f64.ln()..=0.45f64.ln())).exp();
-    let talk_mean = rng.random_range(45.0..=600.0);
-    let wrap_lo = rng.random_range(0.0..=40.0);
-    let wrap = (wrap_lo, wrap_lo + rng.random_range(5.0..=30.0));
-    let ring_limit = rng.random_range(15.0..=30.0f64).round();
-    let profile = [
-        Profile::Flat,
-        Profile::MiddayDip,
-        Profile::EveningRise,
-        Profile::StepAt13,
-    ][rng.random_range(0..4)];
-    Scenario {
-        name: format!(
-            "{agents} ag, {:.1} % ans, {talk_mean:.0} s talk, {:.0}-{:.0} s wrap, ring {ring_limit:.0} s, {}",
-            100.0 * live_rate,
-            wrap.0,
-            wrap.1,
-            profile.name()
-        ),
-        agents,
-        live_rate,
-        talk_mean,
-        wrap,
-        ring_limit,
-        profile,
-        days: 1,
-        window_close_s: WINDOW_CLOSE_S,
-        seeds: vec![mix(u64::from(k), 0xA11), mix(u64::from(k), 0xB22)],
-    }
-}
+use pacing_bench::{run, run_parallel, unseen_scenarios, Policy, Scenario};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let count: u32 = args.first().and_then(|a| a.parse().ok()).unwrap_or(40);
     let seed: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let scenarios: Vec<Scenario> = (0..count).map(|k| draw(&mut rng, k)).collect();
+    let max_agents: u32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(250);
+    let scenarios: Vec<Scenario> = unseen_scenarios(count, seed, max_agents);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let order: Vec<usize> = (0..scenarios.len()).collect();
     // (index, worst seed's abandonment %, engine talk share %, progressive's).
@@ -72,8 +37,13 @@ fn main() {
     .flatten()
     .collect();
     println!("# The engine on unseen days\n");
+    let (extra, file) = if max_agents == 250 {
+        (String::new(), "pacing-unseen")
+    } else {
+        (format!(" {max_agents}"), "pacing-unseen-small")
+    };
     println!(
-        "Made by `cargo run --release -p pacing-bench --example unseen -- {count} {seed} > docs/pacing-unseen.md`.\n"
+        "Made by `cargo run --release -p pacing-bench --example unseen -- {count} {seed}{extra} > docs/{file}.md`.\n"
     );
     println!(
         "One-day scenarios drawn at random from wide ranges (none of them is in the benchmark's grid), \

@@ -61,8 +61,9 @@ what it predicted and what followed):
 
 - **The hindsight ratio knows the day.** It is searched on the very day and seed it is
   scored on and lands exactly at the knee of the abandonment curve. The engine decides
-  every 5 minutes from a 15-minute window and a snapshot, keeps a 10 % margin (it aims at
-  2.7 % for a 3 % target) and must never let the period's rate reach the target (then it
+  every 5 minutes from a 15-minute window and a snapshot, keeps a margin of 10 % of the
+  target or one abandon of the period, whichever is more (it aims at 2.7 % or less for a
+  3 % target) and must never let the period's rate reach the target (then it
   must dial progressively until the rate is back under it); the fixed ratio may cross 3 %
   in the morning and recover by the evening, since only the day's end is scored.
 - **Low answer rates sit near a cliff.** With 5 % answers the best ratios are 1.3-2.6, and
@@ -97,6 +98,26 @@ what it predicted and what followed):
   half-way from 1.00 to 1.08 is 1.04, which the tuner never wrote, so the next decision
   started from 1.00 again, all day (a 0.05 step itself could be dropped too: 1.15 - 1.10
   is 0.0499999 in floating point).
+- **The hindsight ratio also fits the day's luck.** The same grid search run on a
+  scenario's *other* seeds and scored on the held-out one (the section after the plot) is
+  the best fixed ratio anyone could set in advance: it often breaks 3 % on the held-out
+  day, and against it the engine's record is better than against the hindsight ratio
+  (the targets above give both). On a five-agent, 5 %-answer day the whole day's budget
+  is about 15 abandons, so a fixed ratio that landed two abandons under the limit on one
+  day is as likely to land two over on the next.
+- **Small periods keep one abandon in reserve.** Drawing days of 6-25 agents outside the
+  grid (`cargo run --release -p pacing-bench --example unseen -- 300 14 25`, written to
+  `docs/pacing-unseen-small.md`) found the corner where the engine was not always lawful:
+  small teams at answer rates under 4 %, whose day holds a few hundred live answers and a
+  budget of about ten abandons, where one unlucky five minutes late in the day abandons
+  five and there is no time left to repay. The margin below the target is now at least one
+  abandon of the period (it was only 10 % of the target, a third of an abandon there):
+  on 500 such days (draws 11-13), 7 ended above 3 % before and 2 after, at no cost on
+  this grid. The corner is smaller, not gone: the fresh draw of 300 in
+  `docs/pacing-unseen-small.md` has 3 days at 3.04-3.16 %, all under 4 % answers. Twelve
+  days there are up to 0.4 points of talk share below progressive, all at answer rates where
+  progressive already keeps a small team talking 52-81 % of the time and the extra lines
+  buy nothing measurable.
 - **Where it wins**, it is mostly on the step change at 13:00 and on drifting answer rates
   (evening rise): a fixed ratio must be safe for the worst hours, the engine is not.
 - **Start of day and small teams** carry what is left. Each one-day scenario is a fresh
@@ -113,6 +134,8 @@ what it predicted and what followed):
 - **Unseen days**: `cargo run --release -p pacing-bench --example unseen -- 100 7` draws
   100 one-day scenarios outside this grid (agents 6-250, answers 2-45 %, talk 45-600 s);
   the latest run (`docs/pacing-unseen.md`) has none above 3 % and none below progressive.
+  The small-team draw above is the harder check; its latest result is in
+  `docs/pacing-unseen-small.md`, whatever it shows.
 - **ViciDial**: TAPERED only tapers after 11:00 and only once today's drop rate is
   above 3 %, so it overdials hard all morning; its utilisation comes with about 20 %
   abandonment. AVERAGE halves the level whenever the day is over 3 %, then climbs
@@ -225,6 +248,11 @@ fn main() {
          The hindsight-best fixed ratio is searched per seed; (r) is the lowest of the seeds' ratios.\n\n\
          {summary}\n\
          ![utilisation against abandonment]({plot_name})\n\n\
+         ## The hindsight ratio and the luck of the day\n\n\
+         The hindsight-best fixed ratio is fitted to the day it is scored on, so it also \
+         fits that day's luck. The same search on the scenario's *other* seeds, run on the \
+         held-out one, is the best fixed ratio anyone could have set in advance for the \
+         scenario (talk % / abandonment %, ✗: above 3 % on some seed).\n\n{in_advance}\n\
          ## Averages over scenarios\n\n{averages}\n\
          ## Engine decision time and calibration\n\n\
          Wall-clock time of each `decide` call (release build, on whatever else the machine was \
@@ -237,6 +265,7 @@ fn main() {
         shortfalls = report::shortfalls(&results),
         seeds = args.seeds,
         averages = report::averages_table(&results),
+        in_advance = report::in_advance_table(&results),
         decisions = report::decision_table(&results),
         full = report::full_table(&results),
     );

@@ -38,6 +38,14 @@ pub struct Targets {
     pub at_or_above_hindsight: usize,
     /// Mean (engine - hindsight-best) talk utilisation, points.
     pub mean_vs_hindsight: f64,
+    /// Scenarios with a fixed ratio chosen in advance (more than one seed).
+    pub in_advance_scenarios: usize,
+    /// Of those, scenarios where the engine's utilisation is at least that ratio's.
+    pub at_or_above_in_advance: usize,
+    /// Of those, scenarios where that ratio ended above 3 % on a held-out seed.
+    pub in_advance_unlawful: usize,
+    /// Mean (engine - fixed ratio chosen in advance) talk utilisation, points.
+    pub mean_vs_in_advance: f64,
     /// Each ViciDial mode's summary.
     pub vici_modes: Vec<ViciComparison>,
     /// The engine's mean talk utilisation, percent.
@@ -82,6 +90,17 @@ pub fn targets(results: &[ScenarioResult]) -> Targets {
         }
         all.decision_ms.extend_from_slice(&e.decision_ms);
     }
+    let vs_advance: Vec<(f64, bool)> = results
+        .iter()
+        .filter_map(|r| {
+            let (e, a) = (r.get(ENGINE)?, r.fixed_in_advance.as_ref()?);
+            Some((e.talk_util() - a.talk_util(), a.worst_run_pct > LEGAL_PCT))
+        })
+        .collect();
+    t.in_advance_scenarios = vs_advance.len();
+    t.at_or_above_in_advance = vs_advance.iter().filter(|(g, _)| *g + 1e-9 >= 0.0).count();
+    t.in_advance_unlawful = vs_advance.iter().filter(|(_, x)| *x).count();
+    t.mean_vs_in_advance = mean(vs_advance.iter().map(|(g, _)| *g));
     t.mean_vs_hindsight = mean(
         results
             .iter()
@@ -183,6 +202,17 @@ pub fn targets_markdown(t: &Targets) -> String {
         t.scenarios,
         t.mean_vs_hindsight
     );
+    if t.in_advance_scenarios > 0 {
+        let _ = writeln!(
+            s,
+            "  - For comparison, against the best fixed ratio chosen on the scenario's *other* seeds (leave-one-seed-out: what a supervisor who knew the scenario, but not the day, could set): at or above in {} of {} (mean difference {:+.1} points); that ratio itself ended above 3 % on some held-out seed in {} of {}.",
+            t.at_or_above_in_advance,
+            t.in_advance_scenarios,
+            t.mean_vs_in_advance,
+            t.in_advance_unlawful,
+            t.in_advance_scenarios
+        );
+    }
     let _ = writeln!(
         s,
         "- At least {VICI_MARGIN_POINTS:.0} points above ViciDial's best mode ({}: lawful in more scenarios, then lower abandonment) on average at equal or lower abandonment: **{}** ({:+.1} points; mean abandonment {:.2} % vs {:.2} %).",
@@ -476,9 +506,21 @@ pub fn shortfalls(results: &[ScenarioResult]) -> String {
         }
         let gap = e.talk_util() - h.talk_util();
         if gap < 0.0 {
+            let advance = match &r.fixed_in_advance {
+                Some(a) => format!(
+                    "; against the fixed ratio chosen in advance {:+.1}{}",
+                    e.talk_util() - a.talk_util(),
+                    if a.worst_run_pct > LEGAL_PCT {
+                        ", which broke 3 % on a held-out seed"
+                    } else {
+                        ""
+                    }
+                ),
+                None => String::new(),
+            };
             let _ = writeln!(
                 s,
-                "- {}: {gap:+.1} points against the hindsight-best fixed ratio {:.2} ({:.1} % vs {:.1} %; abandonment {:.2} % vs {:.2} %).",
+                "- {}: {gap:+.1} points against the hindsight-best fixed ratio {:.2} ({:.1} % vs {:.1} %; abandonment {:.2} % vs {:.2} %{advance}).",
                 r.scenario.name,
                 h.ratio.unwrap_or(1.0),
                 e.talk_util(),
@@ -490,6 +532,54 @@ pub fn shortfalls(results: &[ScenarioResult]) -> String {
     }
     if s.is_empty() {
         s.push_str("- none\n");
+    }
+    s
+}
+
+/// The engine against both fixed-ratio baselines, per scenario: the
+/// hindsight-best (fitted on the day it is scored on) and the best chosen
+/// on the other seeds ([`crate::fixed_in_advance`]). Empty when no scenario
+/// has more than one seed.
+pub fn in_advance_table(results: &[ScenarioResult]) -> String {
+    let mut s = String::new();
+    let rows: Vec<_> = results
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r,
+                r.get(ENGINE)?,
+                r.get(HINDSIGHT)?,
+                r.fixed_in_advance.as_ref()?,
+            ))
+        })
+        .collect();
+    if rows.is_empty() {
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "| scenario | hindsight-best fixed | fixed, chosen in advance | engine | engine - hindsight | engine - in advance |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    let cell = |m: &Metrics| {
+        let flag = if m.worst_run_pct > LEGAL_PCT {
+            " ✗"
+        } else {
+            ""
+        };
+        format!("{:.1} / {:.2}{flag}", m.talk_util(), m.abandon_pct())
+    };
+    for (r, e, h, a) in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:+.1} | {:+.1} |",
+            r.scenario.name,
+            cell(h),
+            cell(a),
+            cell(e),
+            e.talk_util() - h.talk_util(),
+            e.talk_util() - a.talk_util()
+        );
     }
     s
 }
