@@ -244,6 +244,17 @@ pub fn targets_markdown(t: &Targets) -> String {
     s
 }
 
+/// One table cell: "talk utilisation / abandonment", with " ✗" when some
+/// run ended above 3 %.
+fn cell(m: &Metrics) -> String {
+    let flag = if m.worst_run_pct > LEGAL_PCT {
+        " ✗"
+    } else {
+        ""
+    };
+    format!("{:.1} / {:.2}{flag}", m.talk_util(), m.abandon_pct())
+}
+
 /// The compact table: one row per scenario, "utilisation / abandonment" per policy.
 pub fn summary_table(results: &[ScenarioResult]) -> String {
     let mut s = String::new();
@@ -263,21 +274,10 @@ pub fn summary_table(results: &[ScenarioResult]) -> String {
     for r in results {
         let _ = write!(s, "| {} |", r.scenario.name);
         for (n, m) in &r.rows {
-            let flag = if m.worst_run_pct > LEGAL_PCT {
-                " ✗"
-            } else {
-                ""
-            };
             if n == HINDSIGHT {
-                let _ = write!(
-                    s,
-                    " {:.1} / {:.2}{flag} (r {:.2}) |",
-                    m.talk_util(),
-                    m.abandon_pct(),
-                    m.ratio.unwrap_or(1.0)
-                );
+                let _ = write!(s, " {} (r {:.2}) |", cell(m), m.ratio.unwrap_or(1.0));
             } else {
-                let _ = write!(s, " {:.1} / {:.2}{flag} |", m.talk_util(), m.abandon_pct());
+                let _ = write!(s, " {} |", cell(m));
             }
         }
         let _ = writeln!(s);
@@ -561,14 +561,6 @@ pub fn in_advance_table(results: &[ScenarioResult]) -> String {
         "| scenario | hindsight-best fixed | fixed, chosen in advance | engine | engine - hindsight | engine - in advance |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|");
-    let cell = |m: &Metrics| {
-        let flag = if m.worst_run_pct > LEGAL_PCT {
-            " ✗"
-        } else {
-            ""
-        };
-        format!("{:.1} / {:.2}{flag}", m.talk_util(), m.abandon_pct())
-    };
     for (r, e, h, a) in rows {
         let _ = writeln!(
             s,

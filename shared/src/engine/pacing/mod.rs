@@ -752,15 +752,20 @@ pub(crate) mod tests {
         }
     }
 
+    /// Asserts that the engine dials progressively for `i`, saying `why`.
+    fn assert_progressive_because(i: &PacingInputs, why: &str) {
+        let d = decide(i);
+        assert_eq!((d.maximum_ratio, d.mode), (1.0, PacingMode::Progressive));
+        assert!(d.reason.contains(why), "{}", d.reason);
+    }
+
     #[test]
     fn thin_data_small_staffing_and_spent_budget_are_progressive() {
         let mut i = inputs();
         i.recent.connects = 10;
         i.period.connects = 15;
         i.period.abandons = 0;
-        let d = decide(&i);
-        assert_eq!((d.maximum_ratio, d.mode), (1.0, PacingMode::Progressive));
-        assert!(d.reason.contains("too little data"), "{}", d.reason);
+        assert_progressive_because(&i, "too little data");
         let mut i = inputs();
         i.staffing.working = 1;
         i.staffing.available = 2;
@@ -780,9 +785,7 @@ pub(crate) mod tests {
         // the reserve, so nothing is spent on predictive dialling.
         i.period.connects = 30;
         i.period.abandons = 0;
-        let d = decide(&i);
-        assert_eq!((d.maximum_ratio, d.mode), (1.0, PacingMode::Progressive));
-        assert!(d.reason.contains("reserve"), "{}", d.reason);
+        assert_progressive_because(&i, "reserve");
         // 300 live answers: the reserve (1 of 300, 0.33 %) is the margin,
         // wider than 10 % of the target (0.3 %).
         i.period.connects = 300;
@@ -801,9 +804,7 @@ pub(crate) mod tests {
         // 91 of 3011 (3.02 %) is past the 3 % target: spent.
         i.period.connects = 2_920;
         i.period.abandons = 91;
-        let d = decide(&i);
-        assert_eq!((d.maximum_ratio, d.mode), (1.0, PacingMode::Progressive));
-        assert!(d.reason.contains("budget spent"), "{}", d.reason);
+        assert_progressive_because(&i, "budget spent");
         // A target of 0 leaves no budget at all.
         let mut i = inputs();
         i.target_abandon_pct = 0.0;
