@@ -35,9 +35,9 @@
 //!    period, when a handful of abandons moves the rate.
 //! 4. **Prediction** ([`predict`]): every candidate ratio is simulated with
 //!    the dialler model the CXone simulator runs, warm-started from the
-//!    current staffing with its lines already in flight and run briefly at
-//!    the ratio in force (so raising the ratio shows its burst of new
-//!    dials), for two tuner periods, over several replications whose
+//!    current staffing with the lines of the ratio in force already in
+//!    flight, then switched to the candidate (so raising the ratio shows its
+//!    burst of new dials), for two tuner periods, over several replications whose
 //!    parameters are drawn from the posteriors, with the answer rate also
 //!    allowed to drift ([`predict::ANSWER_RATE_DRIFT`]; common random numbers
 //!    across candidates). The replication count shrinks as staffing grows
@@ -95,8 +95,10 @@ pub const SAFETY_MARGIN: f64 = 0.10;
 /// above 3 % on a seed without this reserve and 2 with it, at no cost to
 /// the grid's utilisation (a reserve of two: 1 of 400, 0.3 points lower).
 /// A fresh draw of 300 (`300 14 25`, not used to choose this) had 3 above
-/// 3 % with it and 3 without: the gain is real but modest, and the corner
-/// (small teams under 4 % answers) is not closed.
+/// 3 % with it and 3 without: the gain is real but modest. What closed that
+/// draw's three was the prediction counting its first seconds and the
+/// period's answer rate weighing against a lucky window
+/// ([`estimate::PERIOD_RATE_DRIFT`]): none above 3 % since.
 pub const RESERVE_ABANDONS: f64 = 1.0;
 /// The most unspent slack may raise an interval's abandonment rate, as a
 /// multiple of the effective target.
@@ -292,7 +294,7 @@ pub struct Prediction {
     pub slack_abandons: f64,
     /// Replications per candidate.
     pub replications: u32,
-    /// Seconds predicted (the measured interval after the burn-in).
+    /// Seconds predicted (the measured interval, from the warm start).
     pub horizon_seconds: f64,
     /// Candidates simulated.
     pub candidates_evaluated: u32,
