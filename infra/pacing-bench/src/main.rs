@@ -128,7 +128,8 @@ what it predicted and what followed):
   a 10 % drift allows (about 3 200 at 3 %); a higher recent rate still stands on its own, so a
   rising day is not held back by its morning. Draw 14 now has no day above 3 % (worst
   2.83 %) and the same mean talk share (61.5 %); draws 11-13, 1 of 500 (3.04 %); a draw
-  looked at only after the change (`unseen -- 300 15 25`) none (worst 2.93 %). Over 400
+  looked at only after the change (`unseen -- 300 15 25`) none (worst 2.93 %; the engine
+  before it: 3, worst 3.42 %). Over 400
   small-team days, abandons after the engine's own choices ran 11 % above its
   predictions before and 4 % after. The cost is here, on this grid: the engine now sees
   the risk of the all-busy moments the hindsight ratio rides through (mean gap +0.6 ->
