@@ -219,23 +219,21 @@ fn period_rate_weight(p: f64) -> f64 {
 pub fn estimate(inputs: &PacingInputs) -> Estimates {
     let recent = &inputs.recent;
     let period = &inputs.period;
-    let prior_rate = if period.dials >= PERIOD_PRIOR_MIN_DIALS {
-        (period.live_answers() as f64 / period.dials as f64).clamp(0.001, 0.999)
-    } else {
-        DEFAULT_LIVE_RATE
-    };
+    let period_rate = (period.dials >= PERIOD_PRIOR_MIN_DIALS)
+        .then(|| (period.live_answers() as f64 / period.dials as f64).clamp(0.001, 0.999));
+    let prior_rate = period_rate.unwrap_or(DEFAULT_LIVE_RATE);
     let live = recent
         .live_answers()
         .min(recent.dials.max(recent.live_answers()));
     let dials = recent.dials.max(live);
     let (alpha, beta) = live_posterior(prior_rate, PRIOR_DIALS, live, dials);
     // A period rate above the recent one: weigh the period for what it is worth.
-    let (alpha, beta) =
-        if period.dials >= PERIOD_PRIOR_MIN_DIALS && prior_rate > alpha / (alpha + beta) {
-            live_posterior(prior_rate, period_rate_weight(prior_rate), live, dials)
-        } else {
-            (alpha, beta)
-        };
+    let (alpha, beta) = match period_rate {
+        Some(p) if p > alpha / (alpha + beta) => {
+            live_posterior(p, period_rate_weight(p), live, dials)
+        }
+        _ => (alpha, beta),
+    };
     let talk_prior = prior_time(period, period.mean_talk_seconds, DEFAULT_TALK_S);
     let wrap_prior = prior_time(period, period.mean_wrap_seconds, DEFAULT_WRAP_S);
     let (talk, talk_weight) = shrink(
