@@ -6,6 +6,8 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 SCENARIO ?= infra/scenarios/demo-day.json
+# Extra demo arguments, e.g. DEMO_ARGS="--no-person-edit --hours 6" (see `target/debug/demo --help`).
+DEMO_ARGS ?=
 
 .PHONY: setup build test demo lint bench-pacing clean stack-up stack-down
 
@@ -23,7 +25,7 @@ test: build lint
 	bash infra/with-stack.sh $(CARGO) test --workspace --locked --no-fail-fast
 
 demo: build
-	bash infra/with-stack.sh --scenario $(SCENARIO) target/debug/demo --scenario $(SCENARIO)
+	bash infra/with-stack.sh --scenario $(SCENARIO) target/debug/demo --scenario $(SCENARIO) $(DEMO_ARGS)
 
 bench-pacing:
 	$(CARGO) run --release --locked -p pacing-bench -- --out docs/pacing-benchmark.md

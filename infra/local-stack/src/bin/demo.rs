@@ -197,6 +197,29 @@ fn pct(num: f64, den: f64) -> f64 {
     }
 }
 
+/// The day's verdict on the two rules a campaign must never break: the
+/// abandonment limit (the demo's 30-day period starts with the day, so the
+/// day's rate is the period's) and the legal calling hours.
+fn verdict(day: &TruthCounters) -> String {
+    let rate = pct(day.abandons as f64, day.live_answers as f64);
+    let limit = shared::engine::pacing::LEGAL_MAX_ABANDON_PCT;
+    let mut broken = Vec::new();
+    if rate > limit {
+        broken.push(format!("abandonment {rate:.2} % is above {limit:.0} %"));
+    }
+    if day.dials_outside_legal_hours > 0 {
+        broken.push(format!(
+            "{} dials outside the legal hours",
+            day.dials_outside_legal_hours
+        ));
+    }
+    if broken.is_empty() {
+        format!("lawful: abandonment {rate:.2} % <= {limit:.0} %, no dial outside the legal hours")
+    } else {
+        format!("NOT lawful: {}", broken.join("; "))
+    }
+}
+
 /// Webhook traffic of one local hour, from the simulator's advance answers.
 #[derive(Default)]
 struct WebhookHour {
@@ -745,6 +768,7 @@ async fn run() -> Result<(), String> {
             "  dials outside 08:00-21:00 local: {}",
             day.dials_outside_legal_hours
         );
+        println!("  {}", verdict(&day));
     }
     println!();
     println!("  agents = staffed (available + on a call), hourly mean; ratio = maximumRatio live at the hour's end;");
