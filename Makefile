@@ -30,7 +30,8 @@ demo: build
 bench-pacing:
 	$(CARGO) run --release --locked -p pacing-bench -- --out docs/pacing-benchmark.md
 	$(CARGO) run --release --locked -p pacing-bench --example unseen -- 100 7 > docs/pacing-unseen.md
-	$(CARGO) run --release --locked -p pacing-bench --example unseen -- 300 14 25 > docs/pacing-unseen-small.md
+	$(CARGO) run --release --locked -p pacing-bench --example unseen -- 300 14 25 > docs/pacing-unseen-small-14.md
+	$(CARGO) run --release --locked -p pacing-bench --example unseen -- 300 16 25 > docs/pacing-unseen-small-16.md
 
 stack-up: setup
 	bash infra/stack.sh up

@@ -12,7 +12,8 @@
 //!
 //! With `--trace` it prints every tick: `oracle5` is the truth for the state
 //! (the benchmark's own dialler, cloned and reseeded 200 times, run 5
-//! minutes at the ratio in force: mean and 90th percentile of abandons),
+//! minutes at the ratio in force: mean, 90th percentile and maximum of
+//! abandons),
 //! then the engine's live-answer-rate and talk estimates beside the
 //! scenario's true values, then staffing, the ratio, the engine's
 //! prediction (over its 10-minute horizon) and the period so far.
@@ -88,7 +89,10 @@ fn main() {
                         .collect();
                     oracle.sort_unstable();
                     let om = oracle.iter().sum::<u64>() as f64 / oracle.len() as f64;
-                    print!("oracle5 {:5.2} p90 {:3} | ", om, oracle[179]);
+                    print!(
+                        "oracle5 {:5.2} p90 {:3} max {:3} | ",
+                        om, oracle[179], oracle[199]
+                    );
                     let e = pacing::estimate(&t.inputs);
                     let m = t.dialer.model();
                     print!(

@@ -8,6 +8,12 @@
 //! two seeds each, and prints one row per scenario and a summary: how many
 //! ended above 3 % (must be none) and how many fell below progressive.
 //! The draw is seeded (SEED, default 1), so a run can be repeated.
+//!
+//! A one-day scenario is a 30-day period that starts that morning: the
+//! harshest case (a new deployment's first day), since a burst late in the
+//! day has no time left to be repaid. Every run that ends such a day above
+//! 3 % is also run as a whole 30-day period (same seed, the same day
+//! repeated with fresh draws), which is what the law measures.
 
 use pacing_bench::{run, run_parallel, unseen_scenarios, Policy, Scenario};
 
@@ -19,28 +25,44 @@ fn main() {
     let scenarios: Vec<Scenario> = unseen_scenarios(count, seed, max_agents);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let order: Vec<usize> = (0..scenarios.len()).collect();
-    // (index, worst seed's abandonment %, engine talk share %, progressive's).
-    let rows: Vec<(usize, f64, f64, f64)> = run_parallel(scenarios.len(), &order, threads, |i| {
+    // (index, worst seed's abandonment %, engine talk share %, progressive's,
+    // (one-day %, 30-day %) of every run above 3 %).
+    type Row = (usize, f64, f64, f64, Vec<(f64, f64)>);
+    let rows: Vec<Row> = run_parallel(scenarios.len(), &order, threads, |i| {
         let sc = &scenarios[i];
         let seeds = sc.seeds.len() as f64;
         let (mut worst, mut eng, mut prog) = (0.0f64, 0.0, 0.0);
+        let mut over = Vec::new();
         for &seed in &sc.seeds {
             let e = run(sc, Policy::Engine, seed);
             let p = run(sc, Policy::Fixed(1.0), seed);
             worst = worst.max(e.abandon_pct());
             eng += e.talk_util() / seeds;
             prog += p.talk_util() / seeds;
+            if e.abandon_pct() > LIMIT_PCT {
+                let period = Scenario {
+                    days: PERIOD_DAYS,
+                    ..sc.clone()
+                };
+                over.push((
+                    e.abandon_pct(),
+                    run(&period, Policy::Engine, seed).abandon_pct(),
+                ));
+            }
         }
-        (i, worst, eng, prog)
+        (i, worst, eng, prog, over)
     })
     .into_iter()
     .flatten()
     .collect();
     println!("# The engine on unseen days\n");
     let (extra, file) = if max_agents == 250 {
-        (String::new(), "pacing-unseen")
+        (String::new(), "pacing-unseen".to_owned())
     } else {
-        (format!(" {max_agents}"), "pacing-unseen-small")
+        (
+            format!(" {max_agents}"),
+            format!("pacing-unseen-small-{seed}"),
+        )
     };
     println!(
         "Made by `cargo run --release -p pacing-bench --example unseen -- {count} {seed}{extra} > docs/{file}.md`.\n"
@@ -52,17 +74,40 @@ fn main() {
     println!("| scenario | engine worst seed abandonment % | engine talk / logged-in % | progressive % |");
     println!("|---|---|---|---|");
     let (mut over, mut below) = (0, 0);
-    for (i, worst, eng, prog) in &rows {
-        over += usize::from(*worst > 3.0);
+    for (i, worst, eng, prog, _) in &rows {
+        over += usize::from(*worst > LIMIT_PCT);
         below += usize::from(eng + 0.05 < *prog);
         println!(
             "| {} | {worst:.2}{} | {eng:.1} | {prog:.1} |",
             scenarios[*i].name,
-            if *worst > 3.0 { " ✗" } else { "" }
+            if *worst > LIMIT_PCT { " ✗" } else { "" }
         );
     }
     println!(
         "\n**{} scenarios x 2 seeds: {over} above 3 %, {below} below progressive** (below: more than 0.05 points of talk share).",
         rows.len()
     );
+    let above: Vec<_> = rows
+        .iter()
+        .flat_map(|(i, .., runs)| runs.iter().map(move |r| (*i, *r)))
+        .collect();
+    if !above.is_empty() {
+        println!(
+            "\nThe runs above 3 % as one-day periods, and the same scenario and seed as a {PERIOD_DAYS}-day period:\n"
+        );
+        println!("| scenario | one-day period % | {PERIOD_DAYS}-day period % |");
+        println!("|---|---|---|");
+        for (i, (day, period)) in above {
+            println!(
+                "| {} | {day:.2} | {period:.2}{} |",
+                scenarios[i].name,
+                if period > LIMIT_PCT { " ✗" } else { "" }
+            );
+        }
+    }
 }
+
+/// The legal limit on a period's abandonment, percent.
+const LIMIT_PCT: f64 = 3.0;
+/// Days of the period the law measures.
+const PERIOD_DAYS: u32 = 30;
