@@ -15,7 +15,7 @@
 //! 3 % is also run as a whole 30-day period (same seed, the same day
 //! repeated with fresh draws), which is what the law measures.
 
-use pacing_bench::{run, run_parallel, unseen_scenarios, Policy, Scenario};
+use pacing_bench::{run, run_parallel, unseen_scenarios, Policy, Scenario, LEGAL_PCT, PERIOD_DAYS};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,7 +39,7 @@ fn main() {
             worst = worst.max(e.abandon_pct());
             eng += e.talk_util() / seeds;
             prog += p.talk_util() / seeds;
-            if e.abandon_pct() > LIMIT_PCT {
+            if e.abandon_pct() > LEGAL_PCT {
                 let period = Scenario {
                     days: PERIOD_DAYS,
                     ..sc.clone()
@@ -75,12 +75,12 @@ fn main() {
     println!("|---|---|---|---|");
     let (mut over, mut below) = (0, 0);
     for (i, worst, eng, prog, _) in &rows {
-        over += usize::from(*worst > LIMIT_PCT);
+        over += usize::from(*worst > LEGAL_PCT);
         below += usize::from(eng + 0.05 < *prog);
         println!(
             "| {} | {worst:.2}{} | {eng:.1} | {prog:.1} |",
             scenarios[*i].name,
-            if *worst > LIMIT_PCT { " ✗" } else { "" }
+            if *worst > LEGAL_PCT { " ✗" } else { "" }
         );
     }
     println!(
@@ -101,13 +101,8 @@ fn main() {
             println!(
                 "| {} | {day:.2} | {period:.2}{} |",
                 scenarios[i].name,
-                if period > LIMIT_PCT { " ✗" } else { "" }
+                if period > LEGAL_PCT { " ✗" } else { "" }
             );
         }
     }
 }
-
-/// The legal limit on a period's abandonment, percent.
-const LIMIT_PCT: f64 = 3.0;
-/// Days of the period the law measures.
-const PERIOD_DAYS: u32 = 30;

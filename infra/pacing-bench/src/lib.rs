@@ -47,6 +47,8 @@ pub const WINDOW_CLOSE_S: u32 = 21 * 3600;
 pub const DRAIN_S: u32 = 1800;
 /// The legal ceiling on abandonment, percent.
 pub const LEGAL_PCT: f64 = 3.0;
+/// Days of the period the abandonment rule measures (the 30-day runs).
+pub const PERIOD_DAYS: u32 = 30;
 /// The tuner's period, seconds.
 pub const TUNER_PERIOD_S: u32 = 300;
 /// The tuner's recent window, minutes.
@@ -854,7 +856,7 @@ pub fn grid(seeds: u32, with_30_day: bool) -> Vec<Scenario> {
         ] {
             out.push(Scenario {
                 name: format!(
-                    "30 days: {a} ag, {:.0} % ans, {talk:.0} s talk, {}",
+                    "{PERIOD_DAYS} days: {a} ag, {:.0} % ans, {talk:.0} s talk, {}",
                     100.0 * live,
                     p.name()
                 ),
@@ -864,7 +866,7 @@ pub fn grid(seeds: u32, with_30_day: bool) -> Vec<Scenario> {
                 wrap: (10.0, 30.0),
                 ring_limit: 20.0,
                 profile: p,
-                days: 30,
+                days: PERIOD_DAYS,
                 window_close_s: WINDOW_CLOSE_S,
                 seeds: vec![mix(u64::from(a), 30)],
             });

@@ -98,7 +98,9 @@ pub const SAFETY_MARGIN: f64 = 0.10;
 /// 3 % with it and 3 without: the gain is real but modest. What closed that
 /// draw's three was the prediction counting its first seconds and the
 /// period's answer rate weighing against a lucky window
-/// ([`estimate::PERIOD_RATE_DRIFT`]): none above 3 % since.
+/// ([`estimate::PERIOD_RATE_DRIFT`]): none above 3 % since. A later draw
+/// (`300 16 25`) has 2 of 600 days above 3 %, each one burst beyond what
+/// replays of the exact state produced; as 30-day periods both stay under.
 pub const RESERVE_ABANDONS: f64 = 1.0;
 /// The most unspent slack may raise an interval's abandonment rate, as a
 /// multiple of the effective target.
