@@ -61,6 +61,7 @@ fn fault(kind: FaultKind, count: u32, path_contains: Option<&str>) -> Fault {
         kind,
         count: Some(count),
         path_contains: path_contains.map(str::to_owned),
+        method: None,
     }
 }
 

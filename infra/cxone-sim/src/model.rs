@@ -18,6 +18,9 @@ pub struct Fault {
     /// Only requests whose path contains this string match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_contains: Option<String>,
+    /// Only requests with this HTTP method (`"PUT"`, any case) match; absent: any method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 /// The kinds of fault (JSON `"kind"`).
@@ -41,6 +44,14 @@ pub enum FaultKind {
     #[serde(rename_all = "camelCase")]
     Slow {
         /// Delay in milliseconds.
+        delay_ms: u64,
+    },
+    /// The request is carried out, then its answer is held back `delayMs`
+    /// (past the client's timeout): a write that reached CXone although the
+    /// caller never heard so.
+    #[serde(rename_all = "camelCase")]
+    AnswerLost {
+        /// Delay in milliseconds after the request was carried out.
         delay_ms: u64,
     },
     /// Batch calls (`POST /skills`) answer 200 with `errorCount > 0` and a failed item.

@@ -601,7 +601,7 @@ mod tests {
         let mut bad = Scenario::small_test();
         bad.skills[0]
             .general_settings
-            .insert("maximumRingingDuration".into(), serde_json::json!(5));
+            .insert("maximumRingingDuration".into(), serde_json::json!(4));
         assert!(bad.validate().is_err());
         let mut bad = Scenario::small_test();
         bad.skills[1].skill_id = 1001;

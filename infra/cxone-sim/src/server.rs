@@ -322,7 +322,7 @@ async fn gatekeeper(State(app): State<App>, req: Request, next: Next) -> Respons
     let (at_ms, fault) = {
         let mut st = app.lock();
         let at_ms = u64::try_from(st.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        (at_ms, st.take_request_fault(&path))
+        (at_ms, st.take_request_fault(&path, &method))
     };
     let resp = answer(&app, req, next, &path, fault).await;
     app.lock().requests.push(RequestLog {
@@ -379,7 +379,10 @@ async fn answer(
             tokio::time::sleep(Duration::from_millis(delay_ms)).await
         }
         Some(
-            FaultKind::ItemErrors | FaultKind::PersonEdit { .. } | FaultKind::WebhookDuplicate,
+            FaultKind::ItemErrors
+            | FaultKind::PersonEdit { .. }
+            | FaultKind::WebhookDuplicate
+            | FaultKind::AnswerLost { .. },
         )
         | None => {}
     }
@@ -408,7 +411,11 @@ async fn answer(
             return ApiError::not_found("Unknown API version").into_response();
         }
     }
-    next.run(req).await
+    let response = next.run(req).await;
+    if let Some(FaultKind::AnswerLost { delay_ms }) = fault {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+    }
+    response
 }
 
 // ----- discovery and auth ------------------------------------------------------

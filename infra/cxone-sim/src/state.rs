@@ -605,13 +605,21 @@ impl SimState {
     }
 
     /// Takes one hit of the first request-level fault matching `path`.
-    pub fn take_request_fault(&mut self, path: &str) -> Option<FaultKind> {
+    pub fn take_request_fault(&mut self, path: &str, method: &str) -> Option<FaultKind> {
         let pos = self.faults.iter().position(|f| {
+            if f.fault
+                .method
+                .as_ref()
+                .is_some_and(|m| !m.eq_ignore_ascii_case(method))
+            {
+                return false;
+            }
             let default_match = match f.fault.kind {
                 FaultKind::TokenError => path == "/auth/token",
                 FaultKind::RateLimit { .. }
                 | FaultKind::ServerError { .. }
                 | FaultKind::Slow { .. }
+                | FaultKind::AnswerLost { .. }
                 | FaultKind::Unauthorized => path.starts_with("/inContactAPI/"),
                 FaultKind::ItemErrors
                 | FaultKind::PersonEdit { .. }

@@ -318,7 +318,7 @@ async fn general_settings_round_trip_and_validation() {
         &tok,
         reqwest::Method::PUT,
         p,
-        Some(json!({"generalSettings": {"maximumRingingDuration": 10}})),
+        Some(json!({"generalSettings": {"maximumRingingDuration": 4}})),
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -459,6 +459,7 @@ async fn every_fault_kind_is_observable() {
         kind,
         count: None,
         path_contains: None,
+        method: None,
     };
 
     admin
@@ -486,6 +487,7 @@ async fn every_fault_kind_is_observable() {
             kind: FaultKind::ServerError { status: 502 },
             count: Some(2),
             path_contains: Some("/activity".into()),
+            method: None,
         }])
         .await
         .unwrap();

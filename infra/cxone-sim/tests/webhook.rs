@@ -332,6 +332,7 @@ async fn duplicate_fault_reposts_batches() {
             kind: FaultKind::WebhookDuplicate,
             count: Some(2),
             path_contains: None,
+            method: None,
         }])
         .await
         .unwrap();

@@ -183,6 +183,15 @@ pub enum CxoneError {
     /// The bundle's secret could not be read.
     #[error("could not read the CXone credentials: {0}")]
     Secret(#[from] SecretError),
+    /// A write the client refuses to send because it would make the skill
+    /// dial unlawfully (for example a ring time under 15 seconds).
+    #[error("refused before sending to {path}: {message}")]
+    Unlawful {
+        /// The path the write was for.
+        path: String,
+        /// Which rule it breaks.
+        message: String,
+    },
 }
 
 impl CxoneError {

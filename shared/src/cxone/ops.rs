@@ -16,6 +16,7 @@ use super::model::{
     UploadJob,
 };
 use crate::deadline::Deadline;
+use crate::engine::compliance::{MIN_RING_SECONDS, RING_TIME_SOURCE};
 
 fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -58,6 +59,28 @@ fn decode_list<T: DeserializeOwned>(path: &str, items: Vec<Value>) -> Result<Vec
 }
 
 /// The schedule PUT's `InvalidParameter` refusal, as its own error.
+/// Every write of general settings passes here: a `maximumRingingDuration`
+/// under [`MIN_RING_SECONDS`] (FTC TSR safe harbor) is never sent, whoever
+/// asks for it.
+fn refuse_unlawful_settings(path: &str, settings: &Value) -> Result<(), CxoneError> {
+    let ring = &settings["maximumRingingDuration"];
+    let seconds = match ring {
+        Value::Null => return Ok(()),
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if s.is_finite() && s >= f64::from(MIN_RING_SECONDS) => Ok(()),
+        _ => Err(CxoneError::Unlawful {
+            path: path.to_owned(),
+            message: format!(
+                "maximumRingingDuration {ring} is under {MIN_RING_SECONDS} s ({RING_TIME_SOURCE})"
+            ),
+        }),
+    }
+}
+
 fn schedule_refusal(err: CxoneError) -> CxoneError {
     match err {
         CxoneError::Api {
@@ -182,6 +205,7 @@ impl CxoneClient {
         }
         let path = format!("skills/{skill_id}/parameters/general-settings");
         let body = json!({ "generalSettings": patch });
+        refuse_unlawful_settings(&path, &body["generalSettings"])?;
         self.call_unit(
             Method::PUT,
             &path,
@@ -206,6 +230,7 @@ impl CxoneClient {
         }
         let path = format!("skills/{skill_id}/parameters/general-settings");
         let body = json!({ "generalSettings": fields });
+        refuse_unlawful_settings(&path, &body["generalSettings"])?;
         self.call_unit(
             Method::PUT,
             &path,
@@ -638,6 +663,29 @@ mod tests {
         let err = schedule_refusal(api);
         assert!(matches!(err, CxoneError::ScheduleRefused { .. }));
         assert!(err.to_string().contains("all 7 days"), "{err}");
+    }
+
+    #[test]
+    fn ring_times_under_15_seconds_are_never_sent() {
+        for bad in [
+            json!(12),
+            json!("14"),
+            json!(14.9),
+            json!(-1),
+            json!("x"),
+            json!(true),
+        ] {
+            let err =
+                refuse_unlawful_settings("p", &json!({"maximumRingingDuration": bad})).unwrap_err();
+            assert!(matches!(err, CxoneError::Unlawful { .. }), "{bad}");
+            assert!(err.to_string().contains("310.4(b)(4)(ii)"), "{err}");
+        }
+        for good in [json!(15), json!("20"), json!(30.0)] {
+            assert!(
+                refuse_unlawful_settings("p", &json!({"maximumRingingDuration": good})).is_ok()
+            );
+        }
+        assert!(refuse_unlawful_settings("p", &json!({"maximumRatio": 2.0})).is_ok());
     }
 
     #[test]
