@@ -5,7 +5,9 @@
 //! (HTTP 400); a well-formed body whose values are unlawful or out of range is
 //! a *value* error (HTTP 422) listing every problem, not just the first.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::engine::compliance::{MIN_RING_SECONDS, RING_TIME_SOURCE};
 
 /// The legal ceiling on abandonment (FTC TSR 16 CFR 310.4(b)(4)(i)): 3 % of live answers per 30 days.
 pub const LEGAL_MAX_ABANDON_PCT: f64 = 3.0;
@@ -13,6 +15,9 @@ pub const LEGAL_MAX_ABANDON_PCT: f64 = 3.0;
 pub const MAX_SANE_RATIO: f64 = 10.0;
 /// Default hold on a field a person changed in CXone, in minutes.
 pub const DEFAULT_OVERRIDE_HOLD_MINUTES: u32 = 60;
+/// The longest ring time a config may ask for, in seconds: beyond two minutes
+/// an unanswered line only keeps a dialler line busy.
+pub const MAX_RING_SECONDS: u32 = 120;
 
 /// One campaign's autopilot settings, as validated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,6 +40,29 @@ pub struct CampaignConfig {
     /// Minutes a field stays untouched after a person changed it in CXone.
     #[serde(default = "default_hold")]
     pub override_hold_minutes: u32,
+    /// The day the campaign first dialled, in its own time zone
+    /// (`"YYYY-MM-DD"`). The law measures abandonment over the campaign's
+    /// whole life while that is shorter than 30 days, so the tuner treats a
+    /// campaign younger than 30 days as such. Absent: the day its config was
+    /// first written (a campaign that dialled before the autopilot managed
+    /// it should say when, or it is paced as a young one for 30 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_dial_date: Option<chrono::NaiveDate>,
+}
+
+impl CampaignConfig {
+    /// When the campaign started dialling: its `firstDialDate` at local
+    /// midnight, else `fallback` (the config's first write).
+    pub fn started_at(
+        &self,
+        fallback: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        let zone: chrono_tz::Tz = self.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        self.first_dial_date
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|t| t.and_local_timezone(zone).earliest())
+            .map_or(fallback, |t| t.with_timezone(&chrono::Utc))
+    }
 }
 
 /// Pacing targets and bounds.
@@ -47,6 +75,29 @@ pub struct PacingConfig {
     pub min_ratio: f64,
     /// Highest `maximumRatio` the tuner may write.
     pub max_ratio: f64,
+    /// Shortest time an unanswered call must ring, in seconds: the tuner keeps
+    /// the skill's `maximumRingingDuration` at or above it. A whole number in
+    /// [`MIN_RING_SECONDS`]..=[`MAX_RING_SECONDS`] once validated (kept as the
+    /// JSON number sent, so that `15.5` is refused by value, not by shape);
+    /// use [`PacingConfig::ring_floor_seconds`] to read it.
+    #[serde(default = "default_min_ring", serialize_with = "whole_number")]
+    pub min_ring_seconds: f64,
+}
+
+impl PacingConfig {
+    /// [`PacingConfig::min_ring_seconds`] in whole seconds, never below the
+    /// legal [`MIN_RING_SECONDS`] nor above [`MAX_RING_SECONDS`] (a validated
+    /// config is already within them).
+    pub fn ring_floor_seconds(&self) -> u32 {
+        if self.min_ring_seconds.is_finite() {
+            // Clamped first, so the cast cannot truncate.
+            self.min_ring_seconds
+                .round()
+                .clamp(f64::from(MIN_RING_SECONDS), f64::from(MAX_RING_SECONDS)) as u32
+        } else {
+            MIN_RING_SECONDS
+        }
+    }
 }
 
 /// Failover to a backup skill when results collapse.
@@ -71,6 +122,19 @@ pub struct FailoverConfig {
 
 fn default_hold() -> u32 {
     DEFAULT_OVERRIDE_HOLD_MINUTES
+}
+fn default_min_ring() -> f64 {
+    f64::from(MIN_RING_SECONDS)
+}
+
+/// Writes a whole number as an integer (`15`, not `15.0`).
+fn whole_number<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    let v = *value;
+    if v.is_finite() && v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) {
+        serializer.serialize_u32(v as u32)
+    } else {
+        serializer.serialize_f64(v)
+    }
 }
 fn default_threshold() -> f64 {
     0.15
@@ -199,6 +263,32 @@ impl CampaignConfig {
             bad(
                 "pacing.maxRatio",
                 "must not be below pacing.minRatio".into(),
+            );
+        }
+        let ring = p.min_ring_seconds;
+        if !(ring.is_finite() && ring.fract() == 0.0) {
+            bad(
+                "pacing.minRingSeconds",
+                format!(
+                    "must be a whole number of seconds from {MIN_RING_SECONDS} (the legal \
+                     minimum, {RING_TIME_SOURCE}) to {MAX_RING_SECONDS}, got {ring}"
+                ),
+            );
+        } else if ring < f64::from(MIN_RING_SECONDS) {
+            bad(
+                "pacing.minRingSeconds",
+                format!(
+                    "{ring} s is below the legal minimum of {MIN_RING_SECONDS} s an unanswered \
+                     call must ring ({RING_TIME_SOURCE})"
+                ),
+            );
+        } else if ring > f64::from(MAX_RING_SECONDS) {
+            bad(
+                "pacing.minRingSeconds",
+                format!(
+                    "{ring} s is above {MAX_RING_SECONDS} s; the law ({RING_TIME_SOURCE}) asks for \
+                     at least {MIN_RING_SECONDS} s, and longer rings only hold dialler lines"
+                ),
             );
         }
         if self.override_hold_minutes > 24 * 60 {
@@ -333,5 +423,73 @@ mod tests {
         ));
         let body = VALID.replace("\"maxRatio\": 3.0", "\"maxRatio\": 1e400");
         assert!(CampaignConfig::parse(body.as_bytes(), 1).is_err());
+    }
+
+    fn ring_problems(value: &str) -> Vec<FieldProblem> {
+        let body = VALID.replace(
+            "\"maxRatio\": 3.0",
+            &format!("\"maxRatio\": 3.0, \"minRingSeconds\": {value}"),
+        );
+        match CampaignConfig::parse(body.as_bytes(), 1) {
+            Ok(_) => Vec::new(),
+            Err(ConfigRejection::Values(p)) => p,
+            Err(other) => panic!("{value}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn min_ring_seconds_defaults_to_the_legal_minimum_and_serialises_as_a_whole_number() {
+        let c = CampaignConfig::parse(VALID.as_bytes(), 1).unwrap();
+        assert_eq!(c.pacing.min_ring_seconds, f64::from(MIN_RING_SECONDS));
+        assert_eq!(c.pacing.ring_floor_seconds(), 15);
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["pacing"]["minRingSeconds"], serde_json::json!(15));
+        assert!(json["pacing"]["minRingSeconds"].is_u64(), "{json}");
+        // A stored config written before the field existed reads with the default.
+        let old: CampaignConfig = serde_json::from_str(VALID).unwrap();
+        assert_eq!(old.pacing.ring_floor_seconds(), MIN_RING_SECONDS);
+        // And round-trips.
+        let again: CampaignConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn min_ring_seconds_accepts_whole_seconds_from_15_to_120() {
+        for ok in ["15", "15.0", "20", "120"] {
+            assert!(ring_problems(ok).is_empty(), "{ok}");
+        }
+        let body = VALID.replace(
+            "\"maxRatio\": 3.0",
+            "\"maxRatio\": 3.0, \"minRingSeconds\": 25",
+        );
+        let c = CampaignConfig::parse(body.as_bytes(), 1).unwrap();
+        assert_eq!(c.pacing.ring_floor_seconds(), 25);
+        assert_eq!(
+            serde_json::to_value(&c).unwrap()["pacing"]["minRingSeconds"],
+            serde_json::json!(25)
+        );
+    }
+
+    #[test]
+    fn min_ring_seconds_outside_the_law_or_not_whole_is_refused_citing_the_source() {
+        for bad in ["14", "0", "-15", "121", "600", "15.5", "1e300"] {
+            let problems = ring_problems(bad);
+            assert_eq!(problems.len(), 1, "{bad}: {problems:?}");
+            assert_eq!(problems[0].field, "pacing.minRingSeconds", "{bad}");
+            assert!(
+                problems[0].problem.contains(RING_TIME_SOURCE),
+                "{bad}: {}",
+                problems[0].problem
+            );
+        }
+        // Not a number at all is a shape error.
+        let body = VALID.replace(
+            "\"maxRatio\": 3.0",
+            "\"maxRatio\": 3.0, \"minRingSeconds\": \"15\"",
+        );
+        assert!(matches!(
+            CampaignConfig::parse(body.as_bytes(), 1),
+            Err(ConfigRejection::Shape(_))
+        ));
     }
 }

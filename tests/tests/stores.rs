@@ -8,7 +8,7 @@ use shared::campaign_config::CampaignConfig;
 use shared::deadline::Deadline;
 use shared::idempotency::{Claim, IdempotencyError, IdempotencyStore};
 use shared::store::audit::{Appended, AuditRecord, AuditStore};
-use shared::store::state::{LeaseError, StateStore};
+use shared::store::state::{LeaseError, StateStore, StoredConfig};
 
 async fn tables() -> (aws_sdk_dynamodb::Client, TableNames) {
     let sdk = local_stack::aws::local_sdk_config(&endpoint());
@@ -212,6 +212,120 @@ async fn configs_are_versioned_and_listed() {
     assert_eq!(listed, vec![3, 5]);
     assert_eq!(state.get_config(5).await.unwrap().unwrap().version, 2);
     assert!(state.get_config(6).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_first_write_sets_created_at_and_later_writes_keep_it() {
+    let (dynamo, names) = tables().await;
+    let state = StateStore::new(dynamo, names.state);
+    let config = CampaignConfig::parse(e2e_tests::config_body(None).as_bytes(), 5).unwrap();
+    let first = at("2026-11-23T10:00:00Z");
+    let later = at("2026-11-24T08:30:00Z");
+    let v1 = state
+        .put_config(5, &config, None, "ops", first)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v1.created_at, Some(first));
+    let v2 = state
+        .put_config(5, &config, Some(1), "ops", later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((v2.created_at, v2.updated_at), (Some(first), later));
+    let read = state.get_config(5).await.unwrap().unwrap();
+    assert_eq!(read.created_at, Some(first));
+    let next = StoredConfig::next(5, &config, Some(&read), "ops", later);
+    assert_eq!((next.version, next.created_at), (3, Some(first)));
+    // A config stored before created_at existed reads without one.
+    let mut old = serde_json::to_value(&read).unwrap();
+    old.as_object_mut().unwrap().remove("createdAt");
+    let old: StoredConfig = serde_json::from_value(old).unwrap();
+    assert_eq!(old.created_at, None);
+}
+
+fn config_record(skill_id: i64, time: &str, request: &str, version: u64) -> AuditRecord {
+    AuditRecord {
+        action: "config.put".into(),
+        details: json!({"version": version}),
+        ..record(skill_id, time, request)
+    }
+}
+
+#[tokio::test]
+async fn a_config_and_its_audit_record_are_written_together_or_not_at_all() {
+    let (dynamo, names) = tables().await;
+    let state = StateStore::new(dynamo.clone(), names.state);
+    let audit = AuditStore::new(dynamo, names.audit);
+    let config = CampaignConfig::parse(e2e_tests::config_body(None).as_bytes(), 5).unwrap();
+    let t = at("2026-11-23T10:00:00Z");
+
+    // First write: one config version, one audit record.
+    let next = StoredConfig::next(5, &config, None, "ops", t);
+    let put = audit
+        .put_request(&config_record(5, "2026-11-23T10:00:00Z", "req-1", 1))
+        .unwrap();
+    let v1 = state
+        .put_config_with_audit(&next, put)
+        .await
+        .unwrap()
+        .expect("written");
+    assert_eq!((v1.version, v1.created_at), (1, Some(t)));
+    assert_eq!(state.get_config(5).await.unwrap(), Some(v1.clone()));
+    assert_eq!(audit.all_for(5).await.unwrap().len(), 1);
+
+    // A second creator (no previous version) conflicts: neither is written.
+    let racing = StoredConfig::next(5, &config, None, "ops2", t);
+    let put = audit
+        .put_request(&config_record(5, "2026-11-23T10:01:00Z", "req-2", 1))
+        .unwrap();
+    assert!(state
+        .put_config_with_audit(&racing, put)
+        .await
+        .unwrap()
+        .is_none());
+
+    // A writer holding a stale version conflicts: neither is written.
+    let v2 = state
+        .put_config_with_audit(
+            &StoredConfig::next(5, &config, Some(&v1), "ops", t),
+            audit
+                .put_request(&config_record(5, "2026-11-23T10:02:00Z", "req-3", 2))
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .expect("written");
+    assert_eq!(v2.version, 2);
+    let stale = StoredConfig::next(5, &config, Some(&v1), "late", t);
+    let put = audit
+        .put_request(&config_record(5, "2026-11-23T10:03:00Z", "req-4", 2))
+        .unwrap();
+    assert!(state
+        .put_config_with_audit(&stale, put)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(state.get_config(5).await.unwrap(), Some(v2.clone()));
+    let records = audit.all_for(5).await.unwrap();
+    let requests: Vec<&str> = records.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(
+        requests,
+        vec!["req-3", "req-1"],
+        "only the written configs' records"
+    );
+
+    // An audit record that already exists (the same decision) cancels the config write too.
+    let put = audit
+        .put_request(&config_record(5, "2026-11-23T10:02:00Z", "req-3", 3))
+        .unwrap();
+    assert!(state
+        .put_config_with_audit(&StoredConfig::next(5, &config, Some(&v2), "ops", t), put)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(state.get_config(5).await.unwrap(), Some(v2));
+    assert_eq!(audit.all_for(5).await.unwrap().len(), 2);
 }
 
 #[tokio::test]

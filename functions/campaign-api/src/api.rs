@@ -9,16 +9,20 @@ use tracing::{info, warn, Instrument};
 
 use shared::api_error::ApiError;
 use shared::campaign_config::{CampaignConfig, ConfigRejection};
-use shared::cxone::{CxoneClient, CxoneError};
+use shared::cxone::CxoneClient;
 use shared::deadline::Deadline;
 use shared::gateway::Envelope;
 use shared::store::audit::{AuditRecord, AuditStore};
-use shared::store::state::StateStore;
+use shared::store::state::{StateStore, StoredConfig};
+
+use crate::tenant;
 
 /// Largest body the API accepts, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The function's name, as actor when no IAM principal is known.
 pub const FUNCTION_NAME: &str = "campaign-api";
+/// The audit action of a config write.
+pub const AUDIT_ACTION: &str = "config.put";
 
 /// The API with its clients, built once per cold start.
 pub struct Api {
@@ -112,11 +116,6 @@ pub fn parse_request(request: &Request) -> Result<ApiRequest, ApiError> {
     })
 }
 
-fn cxone_error(e: &CxoneError) -> ApiError {
-    warn!(error = %e, "CXone call failed");
-    ApiError::bad_gateway(format!("CXone failed: {e}"))
-}
-
 impl Api {
     /// Serves one HTTP request; never fails (errors are responses).
     pub async fn handle(&self, request: Request, deadline: Deadline) -> Response<Body> {
@@ -155,6 +154,9 @@ impl Api {
         Ok(json_response(200, &json!(stored)))
     }
 
+    /// Validates the body, then the skills in CXone (under the CXone share
+    /// of the deadline), then writes the config and its audit record in one
+    /// transaction.
     async fn put_config(
         &self,
         request: &ApiRequest,
@@ -168,78 +170,55 @@ impl Api {
                         .with_details(problems.iter().map(|p| json!(p)).collect())
                 }
             })?;
-        let skill = match self.cxone.skill(request.skill_id, deadline).await {
-            Ok(skill) => skill,
-            Err(e) if e.is_not_found() => {
-                return Err(ApiError::not_found(format!(
-                    "CXone has no skill {}",
-                    request.skill_id
-                )))
-            }
-            Err(e) => return Err(cxone_error(&e)),
-        };
-        if !(skill.is_outbound && skill.outbound_strategy.as_deref() == Some("Personal Connection"))
-        {
-            return Err(ApiError::unprocessable(format!(
-                "skill {} is not an outbound Personal Connection skill",
-                request.skill_id
-            )));
-        }
+        // CXone gets the deadline less the time kept for the DynamoDB writes.
+        let cxone_deadline = deadline.for_cxone();
+        tenant::check_primary(&self.cxone, request.skill_id, &cxone_deadline).await?;
         if let Some(failover) = &config.failover {
-            match self.cxone.skill(failover.backup_skill_id, deadline).await {
-                Ok(_) => {}
-                Err(e) if e.is_not_found() => {
-                    return Err(ApiError::unprocessable(format!(
-                        "backup skill {} does not exist in CXone",
-                        failover.backup_skill_id
-                    ))
-                    .with_details(vec![
-                        json!({"field": "failover.backupSkillId", "problem": "no such skill"}),
-                    ]))
-                }
-                Err(e) => return Err(cxone_error(&e)),
-            }
+            tenant::check_backup(&self.cxone, failover.backup_skill_id, &cxone_deadline).await?;
         }
         let storage = |e: shared::store::StoreError| {
             warn!(error = %e, "state write failed");
-            ApiError::unavailable("could not store the campaign config; retry")
+            ApiError::unavailable("could not store the campaign config; nothing was written; retry")
         };
         let previous = self
             .state
             .get_config(request.skill_id)
             .await
             .map_err(storage)?;
-        let stored = self
-            .state
-            .put_config(
-                request.skill_id,
-                &config,
-                previous.as_ref().map(|p| p.version),
-                &request.actor,
-                request.time,
-            )
-            .await
-            .map_err(storage)?
-            .ok_or_else(|| {
-                ApiError::conflict("the config changed while this request was applied; retry")
-            })?;
+        let next = StoredConfig::next(
+            request.skill_id,
+            &config,
+            previous.as_ref(),
+            &request.actor,
+            request.time,
+        );
         let record = AuditRecord {
             skill_id: request.skill_id,
             at: request.time,
             actor: request.actor.clone(),
-            action: "config.put".into(),
+            action: AUDIT_ACTION.into(),
             before: previous.as_ref().map_or(Value::Null, |p| json!(p.config)),
             after: json!(config),
             why: "operator changed the campaign config".into(),
             outcome: "written".into(),
             request_id: request.request_id.clone(),
-            details: json!({"version": stored.version}),
+            details: json!({"version": next.version}),
         };
-        self.audit.append(&record).await.map_err(|e| {
-            warn!(error = %e, "audit write failed");
-            ApiError::unavailable("the config was stored but its audit record was not; retry")
-        })?;
-        info!(version = stored.version, "campaign config written");
+        let audit = self.audit.put_request(&record).map_err(storage)?;
+        let stored = self
+            .state
+            .put_config_with_audit(&next, audit)
+            .await
+            .map_err(storage)?
+            .ok_or_else(|| {
+                ApiError::conflict(
+                    "the config changed while this request was applied; nothing was written; retry",
+                )
+            })?;
+        info!(
+            version = stored.version,
+            "campaign config written with its audit record"
+        );
         Ok(json_response(200, &json!(stored)))
     }
 }

@@ -7,12 +7,15 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{campaign_pk, is_condition_failure, StoreError};
+
+/// The condition of every audit write: the record is new (never overwritten).
+const APPEND_CONDITION: &str = "attribute_not_exists(pk)";
 
 /// One audited decision or change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,18 +91,45 @@ impl AuditStore {
         }
     }
 
-    /// Appends `record`; never overwrites an existing one.
-    pub async fn append(&self, record: &AuditRecord) -> Result<Appended, StoreError> {
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The DynamoDB item of `record` (its attributes plus `pk` and `sk`).
+    fn item(&self, record: &AuditRecord) -> Result<HashMap<String, AttributeValue>, StoreError> {
         let mut item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(record).map_err(|e| StoreError::corrupt(&self.table, e))?;
         item.insert("pk".into(), AttributeValue::S(campaign_pk(record.skill_id)));
         item.insert("sk".into(), AttributeValue::S(record.sort_key()));
+        Ok(item)
+    }
+
+    /// The conditional put that [`AuditStore::append`] sends, as a
+    /// `TransactWriteItems` element: the same item and the same
+    /// never-overwrite condition, so that a record can be written in one
+    /// transaction with the change it describes.
+    pub fn put_request(&self, record: &AuditRecord) -> Result<Put, StoreError> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.item(record)?))
+            .condition_expression(APPEND_CONDITION)
+            .build()
+            .map_err(|e| StoreError::Dynamo {
+                operation: "TransactWriteItems",
+                table: self.table.clone(),
+                message: format!("could not build the audit put: {e}"),
+            })
+    }
+
+    /// Appends `record`; never overwrites an existing one.
+    pub async fn append(&self, record: &AuditRecord) -> Result<Appended, StoreError> {
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .set_item(Some(self.item(record)?))
+            .condition_expression(APPEND_CONDITION)
             .send()
             .await;
         match result {

@@ -13,7 +13,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -38,6 +39,40 @@ pub struct StoredConfig {
     pub updated_at: DateTime<Utc>,
     /// Who last wrote it.
     pub updated_by: String,
+    /// When the campaign's config was first written (kept by every later
+    /// write); `None` for a config first written before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl StoredConfig {
+    /// What a write of `config` over `previous` (the config read before,
+    /// `None` for the first) stores: the next version, `created_at` kept
+    /// (`at` for the first write).
+    pub fn next(
+        skill_id: i64,
+        config: &CampaignConfig,
+        previous: Option<&StoredConfig>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Self {
+        StoredConfig {
+            skill_id,
+            config: config.clone(),
+            version: previous.map_or(1, |p| p.version + 1),
+            updated_at: at,
+            updated_by: actor.to_owned(),
+            created_at: match previous {
+                None => Some(at),
+                Some(p) => p.created_at,
+            },
+        }
+    }
+
+    /// The version this write replaces (`None`: the config must not exist yet).
+    fn replaces(&self) -> Option<u64> {
+        self.version.checked_sub(1).filter(|v| *v > 0)
+    }
 }
 
 /// A held per-campaign write lease.
@@ -85,6 +120,12 @@ pub struct FieldRecord {
     /// The value the person set (as first seen).
     #[serde(default)]
     pub override_value: Option<Value>,
+    /// The value the bundle is about to write, recorded *before* the write:
+    /// if the write reaches CXone but its confirmation is lost (a timeout,
+    /// a crash, a failed store), the next run recognises this value in
+    /// CXone as the bundle's own, not as a person's edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intended: Option<Value>,
 }
 
 /// What the window guard remembers about a campaign.
@@ -177,9 +218,49 @@ impl StateStore {
         serde_json::from_str(body).map_err(|e| StoreError::corrupt(&self.table, e))
     }
 
+    /// The config item of `stored`.
+    fn config_item(
+        &self,
+        stored: &StoredConfig,
+    ) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let body =
+            serde_json::to_string(stored).map_err(|e| StoreError::corrupt(&self.table, e))?;
+        let mut item = key(stored.skill_id, "CONFIG");
+        item.insert("kind".into(), AttributeValue::S("config".into()));
+        item.insert("body".into(), AttributeValue::S(body));
+        item.insert(
+            "version".into(),
+            AttributeValue::N(stored.version.to_string()),
+        );
+        item.insert(
+            "enabled".into(),
+            AttributeValue::Bool(stored.config.enabled),
+        );
+        Ok(item)
+    }
+
+    /// The optimistic-concurrency condition of writing `stored`: the version
+    /// it replaces is still there (or, for version 1, no config exists).
+    fn config_condition(
+        stored: &StoredConfig,
+    ) -> (&'static str, Option<HashMap<String, AttributeValue>>) {
+        match stored.replaces() {
+            None => ("attribute_not_exists(pk)", None),
+            Some(v) => (
+                "version = :v",
+                Some(HashMap::from([(
+                    ":v".to_owned(),
+                    AttributeValue::N(v.to_string()),
+                )])),
+            ),
+        }
+    }
+
     /// Writes a config; `expected_version` is the version read before (None: must not exist).
     ///
-    /// Returns the stored config, or `Ok(None)` when someone else wrote in between.
+    /// Returns the stored config, or `Ok(None)` when someone else wrote in
+    /// between. A later version keeps the `created_at` of the config it
+    /// replaces (read first; the version condition makes that read safe).
     pub async fn put_config(
         &self,
         skill_id: i64,
@@ -188,39 +269,89 @@ impl StateStore {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<Option<StoredConfig>, StoreError> {
-        let stored = StoredConfig {
-            skill_id,
-            config: config.clone(),
-            version: expected_version.map_or(1, |v| v + 1),
-            updated_at: at,
-            updated_by: actor.to_owned(),
+        let previous = match expected_version {
+            None => None,
+            Some(v) => match self.get_config(skill_id).await? {
+                Some(current) if current.version == v => Some(current),
+                // Someone else wrote in between (or deleted it): the
+                // conditional put would fail the same way.
+                _ => return Ok(None),
+            },
         };
-        let body =
-            serde_json::to_string(&stored).map_err(|e| StoreError::corrupt(&self.table, e))?;
-        let mut item = key(skill_id, "CONFIG");
-        item.insert("kind".into(), AttributeValue::S("config".into()));
-        item.insert("body".into(), AttributeValue::S(body));
-        item.insert(
-            "version".into(),
-            AttributeValue::N(stored.version.to_string()),
-        );
-        item.insert("enabled".into(), AttributeValue::Bool(config.enabled));
-        let mut request = self
+        let stored = StoredConfig::next(skill_id, config, previous.as_ref(), actor, at);
+        let (condition, values) = Self::config_condition(&stored);
+        let request = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item));
-        request = match expected_version {
-            None => request.condition_expression("attribute_not_exists(pk)"),
-            Some(v) => request
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
-        };
+            .set_item(Some(self.config_item(&stored)?))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values);
         match request.send().await {
             Ok(_) => Ok(Some(stored)),
             Err(e) if is_condition_failure(&e) => Ok(None),
             Err(e) => Err(StoreError::dynamo("PutItem", &self.table, e)),
         }
+    }
+
+    /// Writes `next` (made by [`StoredConfig::next`] from the config read
+    /// before) and its audit record (`audit`, from
+    /// [`AuditStore::put_request`](super::audit::AuditStore::put_request)) in
+    /// one `TransactWriteItems`: both or neither.
+    ///
+    /// The config is written on the same condition as [`StateStore::put_config`]
+    /// (the version it replaces is still there; for version 1, no config yet),
+    /// the audit record on its own (never overwritten). Returns `Ok(None)`,
+    /// with nothing written, when a condition failed (someone else wrote the
+    /// config in between, or a concurrent transaction touched it); storage
+    /// failures are errors, with nothing written either.
+    pub async fn put_config_with_audit(
+        &self,
+        next: &StoredConfig,
+        audit: Put,
+    ) -> Result<Option<StoredConfig>, StoreError> {
+        let (condition, values) = Self::config_condition(next);
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Dynamo {
+            operation: "TransactWriteItems",
+            table: self.table.clone(),
+            message: format!("could not build the config put: {e}"),
+        };
+        let config_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.config_item(next)?))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(build)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(config_put).build())
+            .transact_items(TransactWriteItem::builder().put(audit).build())
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Some(next.clone())),
+            Err(err) => err,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(tce)) =
+            err.as_service_error()
+        {
+            let codes: Vec<&str> = tce
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code())
+                .filter(|c| *c != "None")
+                .collect();
+            let lost_a_race = codes.is_empty()
+                || codes
+                    .iter()
+                    .all(|c| matches!(*c, "ConditionalCheckFailed" | "TransactionConflict"));
+            if lost_a_race {
+                return Ok(None);
+            }
+        }
+        Err(StoreError::dynamo("TransactWriteItems", &self.table, err))
     }
 
     /// Every configured campaign (enabled or not), through the sparse index.
