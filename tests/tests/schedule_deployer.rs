@@ -39,11 +39,19 @@ fn event(skill: &str, key: Option<&str>, body: &str) -> Value {
 }
 
 async fn call(deployer: &Deployer, skill: &str, key: Option<&str>, body: &str) -> Answer {
+    call_within(deployer, skill, key, body, Duration::from_secs(20)).await
+}
+
+async fn call_within(
+    deployer: &Deployer,
+    skill: &str,
+    key: Option<&str>,
+    body: &str,
+    budget: Duration,
+) -> Answer {
     let request = lambda_http::request::from_str(&event(skill, key, body).to_string())
         .expect("valid API Gateway event");
-    let response = deployer
-        .handle(request, Deadline::after(Duration::from_secs(20)))
-        .await;
+    let response = deployer.handle(request, Deadline::after(budget)).await;
     let replayed = response
         .headers()
         .get("idempotent-replayed")
@@ -883,4 +891,202 @@ async fn the_binary_serves_api_gateway_events_under_the_runtime_api() {
         .await
         .expect("still serving");
     assert_eq!(response["statusCode"], 400, "{response}");
+}
+
+/// Skill 1001 with a schedule and per-zone windows of its own before the
+/// request, so that a rollback has something to restore.
+fn scenario_with_a_schedule(sunday_active: bool) -> Scenario {
+    let mut scenario = Scenario::small_test();
+    let skill = &mut scenario.skills[0];
+    for (k, v) in [
+        ("mondayStartTime", json!("09:30")),
+        ("mondayEndTime", json!("19:00")),
+        ("sundayIsActive", json!(sunday_active)),
+    ] {
+        skill.schedule_settings.insert(k.into(), v);
+    }
+    skill.time_zones = vec![
+        json!({"name": "Eastern Standard Time", "startTime": "09:30", "endTime": "19:00",
+               "timeZoneActiveToCall": true, "overrideTime": false}),
+        json!({"name": "Central Standard Time", "startTime": "10:00", "endTime": "18:00",
+               "timeZoneActiveToCall": false, "overrideTime": true}),
+    ];
+    scenario
+}
+
+/// The time-zones PUT fails once (500 is not retried); GETs are left alone.
+async fn fail_the_time_zone_write(stack: &TestStack) {
+    stack
+        .sim
+        .admin()
+        .set_faults(vec![serde_json::from_value(json!({
+            "kind": "serverError", "status": 500, "count": 1,
+            "pathContains": "/parameters/time-zones", "method": "PUT"
+        }))
+        .expect("fault")])
+        .await
+        .expect("faults");
+}
+
+#[tokio::test]
+async fn a_failed_time_zone_write_is_rolled_back_to_what_cxone_held_before() {
+    let stack = TestStack::start(scenario_with_a_schedule(true)).await;
+    let deps = stack.deps();
+    let deployer = Deployer::new(&deps);
+    let before = stack.sim.admin().skill_state(1001).await.expect("state");
+    fail_the_time_zone_write(&stack).await;
+    let body = schedule(
+        "America/New_York",
+        &weekdays("11:00", "20:00"),
+        &["America/New_York", "America/Los_Angeles"],
+        None,
+        None,
+    );
+    let k = key();
+    let answer = call(&deployer, "1001", Some(&k), &body).await;
+    assert_eq!(answer.status, 502, "{}", answer.body);
+    assert_eq!(answer.body["error"], "cxone_failed");
+    let message = answer.body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("time-zone settings"), "{message}");
+    assert!(message.contains("rolled back"), "{message}");
+    let rollback = answer.body["details"]
+        .as_array()
+        .and_then(|d| d.iter().find_map(|d| d.get("rollback")))
+        .unwrap_or_else(|| panic!("no rollback in {}", answer.body));
+    assert_eq!(rollback["rolledBack"], true, "{rollback}");
+    assert_eq!(rollback["scheduleSettings"]["state"], "restored");
+    assert_eq!(rollback["timeZones"]["state"], "restored");
+
+    // CXone holds exactly what it held before: no half schedule.
+    let after = stack.sim.admin().skill_state(1001).await.expect("state");
+    assert_eq!(after["scheduleSettings"], before["scheduleSettings"]);
+    assert_eq!(after["timeZones"], before["timeZones"]);
+    // Written, then written back: two PUTs of each (one time-zones PUT failed).
+    assert_eq!(writes(&stack).await, (2, 2));
+
+    let audit = deps.audit().all_for(1001).await.expect("audit");
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let record = &audit[0];
+    assert_eq!(record.outcome, "rolled_back");
+    assert_eq!(record.details["rollback"]["rolledBack"], true);
+    assert!(record.details["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("rolled back"));
+    assert_eq!(
+        record.before["scheduleSettings"]["mondayStartTime"],
+        "09:30"
+    );
+    // Nothing was recorded for the window guard.
+    assert!(deps
+        .state()
+        .get_deployed_schedule(1001)
+        .await
+        .expect("state")
+        .is_none());
+
+    // The key was released: the same request runs again and succeeds.
+    let retry = call(&deployer, "1001", Some(&k), &body).await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    let state = stack.sim.admin().skill_state(1001).await.expect("state");
+    assert_eq!(state["scheduleSettings"]["mondayStartTime"], "11:00");
+}
+
+#[tokio::test]
+async fn a_rollback_cxone_refuses_is_a_502_saying_what_is_left() {
+    // Sunday off before: CXone no longer accepts that schedule on a write,
+    // so the schedule settings cannot be written back.
+    let stack = TestStack::start(scenario_with_a_schedule(false)).await;
+    let deps = stack.deps();
+    let deployer = Deployer::new(&deps);
+    let before = stack.sim.admin().skill_state(1001).await.expect("state");
+    assert_eq!(before["scheduleSettings"]["sundayIsActive"], false);
+    fail_the_time_zone_write(&stack).await;
+    let body = schedule(
+        "America/New_York",
+        &weekdays("11:00", "20:00"),
+        &["America/New_York"],
+        None,
+        None,
+    );
+    let answer = call(&deployer, "1001", Some(&key()), &body).await;
+    assert_eq!(answer.status, 502, "{}", answer.body);
+    let message = answer.body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("Rolling the change back failed"),
+        "{message}"
+    );
+    assert!(
+        message.contains("schedule settings the new settings of this request"),
+        "{message}"
+    );
+    assert!(message.contains("InvalidParameter"), "{message}");
+    assert!(
+        message.contains("time-zone settings as before this request"),
+        "{message}"
+    );
+
+    // What the answer says is what CXone holds.
+    let after = stack.sim.admin().skill_state(1001).await.expect("state");
+    assert_eq!(after["scheduleSettings"]["mondayStartTime"], "11:00");
+    assert_eq!(after["timeZones"], before["timeZones"]);
+
+    let audit = deps.audit().all_for(1001).await.expect("audit");
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let record = &audit[0];
+    assert_eq!(record.outcome, "rollback_failed");
+    let rollback = &record.details["rollback"];
+    assert_eq!(rollback["rolledBack"], false);
+    assert_eq!(rollback["scheduleSettings"]["state"], "new");
+    assert!(rollback["scheduleSettings"]["writeBackError"]
+        .as_str()
+        .is_some_and(|e| e.contains("InvalidParameter")));
+    assert_eq!(
+        rollback["scheduleSettings"]["holds"]["mondayStartTime"],
+        "11:00"
+    );
+    assert_eq!(rollback["timeZones"]["state"], "restored");
+}
+
+#[tokio::test]
+async fn cxone_calls_keep_the_record_reserve_of_the_deadline() {
+    let stack = TestStack::start(Scenario::small_test()).await;
+    let deps = stack.deps();
+    let deployer = Deployer::new(&deps);
+    let body = schedule(
+        "America/New_York",
+        &weekdays("11:00", "20:00"),
+        &["America/New_York"],
+        None,
+        None,
+    );
+    // Less than RECORD_RESERVE (3 s) left: the idempotency claim (full
+    // deadline) is taken, but CXone gets no time, so nothing is written late.
+    let k = key();
+    let answer = call_within(
+        &deployer,
+        "1001",
+        Some(&k),
+        &body,
+        Duration::from_millis(2_500),
+    )
+    .await;
+    assert_eq!(answer.status, 502, "{}", answer.body);
+    assert!(
+        answer.body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("deadline"),
+        "{}",
+        answer.body
+    );
+    let calls = stack.sim.admin().requests().await.expect("request log");
+    assert!(
+        calls.iter().all(|r| !r.path.contains("/skills/")),
+        "{calls:?}"
+    );
+    // The claim was released: with time, the same key runs.
+    let retry = call(&deployer, "1001", Some(&k), &body).await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert!(!retry.replayed);
 }

@@ -24,6 +24,7 @@ use shared::store::state::{DeployedSchedule, LeaseError, StateStore};
 
 use crate::plan::{plan, DeploymentPlan, PlanError};
 use crate::request::{RequestRejection, ScheduleRequest};
+use crate::rollback::{roll_back, RollbackReport, Snapshot, Touched};
 
 /// The function's name: the idempotency scope, and the actor when no IAM principal is known.
 pub const FUNCTION_NAME: &str = "schedule-deployer";
@@ -160,7 +161,8 @@ pub fn violation_detail(v: &Violation) -> Value {
     detail
 }
 
-fn same_schedule(written: &ScheduleSettings, read: &ScheduleSettings) -> bool {
+/// Whether CXone's `read` schedule holds what was `written` (times may carry seconds).
+pub(crate) fn same_schedule(written: &ScheduleSettings, read: &ScheduleSettings) -> bool {
     written.is_scheduled == read.is_scheduled
         && written.days.iter().zip(read.days.iter()).all(|(w, r)| {
             w.is_active == r.is_active
@@ -178,7 +180,8 @@ fn same_time(written: Option<&str>, read: Option<&str>) -> bool {
     }
 }
 
-fn same_zones(written: &[TimeZoneWindow], read: &[TimeZoneWindow]) -> bool {
+/// Whether every `written` zone window is in CXone's `read` list.
+pub(crate) fn same_zones(written: &[TimeZoneWindow], read: &[TimeZoneWindow]) -> bool {
     written.iter().all(|w| {
         read.iter().any(|r| {
             r.standard_name == w.standard_name
@@ -234,9 +237,14 @@ impl Deployer {
     }
 
     /// Checks the law, then the tenant and DNC protection, then writes.
+    ///
+    /// CXone calls get the deadline less [`shared::deadline::RECORD_RESERVE`]
+    /// (the time kept for the audit record, the deployed-schedule record and
+    /// the idempotency result); the lease runs to the full deadline.
     async fn deploy(&self, call: &ScheduleCall, deadline: &Deadline) -> Result<Value, ApiError> {
         let decision = decide(call)?;
-        self.check_tenant(call.skill_id, deadline).await?;
+        let cxone_deadline = deadline.for_cxone();
+        self.check_tenant(call.skill_id, &cxone_deadline).await?;
         let now_ms = (self.clock)();
         let lease = match self
             .state
@@ -297,6 +305,12 @@ impl Deployer {
         Ok(())
     }
 
+    /// Reads what CXone holds, writes the plan, and audits the outcome; a
+    /// failure after a write that may have reached CXone is rolled back
+    /// ([`rollback`]). CXone calls get the invocation's `deadline` less
+    /// [`shared::deadline::RECORD_RESERVE`]; a rollback may use part of that
+    /// reserve ([`ROLLBACK_RESERVE`] is kept back from it), since the write
+    /// it undoes may have failed by running out of time.
     async fn write(
         &self,
         call: &ScheduleCall,
@@ -304,76 +318,32 @@ impl Deployer {
         deadline: &Deadline,
     ) -> Result<Value, ApiError> {
         let skill_id = call.skill_id;
-        let before_schedule = self
-            .cxone
-            .schedule_settings(skill_id, deadline)
-            .await
-            .map_err(|e| cxone_failure("reading the schedule settings", &e))?;
-        let before_zones = self
-            .cxone
-            .time_zones(skill_id, deadline)
-            .await
-            .map_err(|e| cxone_failure("reading the time-zone settings", &e))?;
-        let before = json!({"scheduleSettings": before_schedule, "timeZones": before_zones});
-        let settings = decision.plan.schedule_settings();
-        let zones = decision.plan.time_zone_settings();
-        let intended = json!({"scheduleSettings": settings, "timeZones": zones});
-
-        let written: Result<(ScheduleSettings, Vec<TimeZoneWindow>), ApiError> = async {
-            self.cxone
-                .update_schedule_settings(skill_id, &settings, deadline)
-                .await
-                .map_err(|e| match e {
-                    CxoneError::ScheduleRefused { .. } => {
-                        warn!(error = %e, "CXone refused the schedule");
-                        ApiError::bad_gateway(format!(
-                            "CXone refused the calling schedule: {e}. The bundle writes all seven \
-                             days active (days off as a one-minute placeholder closed in every \
-                             recipient zone), so this refusal is CXone's own; nothing was changed"
-                        ))
-                    }
-                    other => cxone_failure("writing the schedule settings", &other),
-                })?;
-            self.cxone
-                .update_time_zones(skill_id, &zones, deadline)
-                .await
-                .map_err(|e| {
-                    cxone_failure(
-                        "writing the time-zone settings (the schedule settings were written)",
-                        &e,
-                    )
-                })?;
-            let read_schedule = self
+        let cxone_deadline = &deadline.for_cxone();
+        let before = Snapshot {
+            schedule_settings: self
                 .cxone
-                .schedule_settings(skill_id, deadline)
+                .schedule_settings(skill_id, cxone_deadline)
                 .await
-                .map_err(|e| cxone_failure("reading back the schedule settings", &e))?;
-            let read_zones = self
+                .map_err(|e| cxone_failure("reading the schedule settings", &e))?,
+            time_zones: self
                 .cxone
-                .time_zones(skill_id, deadline)
+                .time_zones(skill_id, cxone_deadline)
                 .await
-                .map_err(|e| cxone_failure("reading back the time-zone settings", &e))?;
-            if !same_schedule(&settings, &read_schedule) || !same_zones(&zones, &read_zones) {
-                return Err(ApiError::bad_gateway(
-                    "CXone did not keep the schedule or time-zone settings that were written \
-                     (read-back differs); retry, and check for concurrent edits in CXone",
-                )
-                .with_details(vec![json!({
-                    "written": intended,
-                    "readBack": {"scheduleSettings": read_schedule, "timeZones": read_zones},
-                })]));
-            }
-            Ok((read_schedule, read_zones))
-        }
-        .await;
+                .map_err(|e| cxone_failure("reading the time-zone settings", &e))?,
+        };
+        let intended = Snapshot {
+            schedule_settings: decision.plan.schedule_settings(),
+            time_zones: decision.plan.time_zone_settings(),
+        };
+        let written = self.apply(skill_id, &intended, cxone_deadline).await;
 
         let mut record = AuditRecord {
             skill_id,
             at: call.time,
             actor: call.actor.clone(),
             action: AUDIT_ACTION.into(),
-            before,
-            after: intended.clone(),
+            before: json!(before),
+            after: json!(intended),
             why: why(decision),
             outcome: "written".into(),
             request_id: call.request_id.clone(),
@@ -386,49 +356,147 @@ impl Deployer {
                 "checkedPeriod": decision.period,
             }),
         };
-        match written {
-            Ok((read_schedule, read_zones)) => {
-                record.after = json!({"scheduleSettings": read_schedule, "timeZones": read_zones});
-                self.audit.append(&record).await.map_err(|e| {
-                    storage_failure("record the audit entry (the schedule was written)", &e)
-                })?;
-                let deployed = DeployedSchedule {
-                    recipient_time_zones: decision
-                        .request
-                        .recipient_zones
-                        .iter()
-                        .map(|z| z.name().to_owned())
-                        .collect(),
-                    recipient_states: decision
-                        .request
-                        .recipient_states
-                        .iter()
-                        .map(|s| s.as_str().to_owned())
-                        .collect(),
-                    deployed_at: Some(call.time),
+        let read = match written {
+            Ok(read) => read,
+            Err((error, touched)) => {
+                let (error, rollback) = if touched == Touched::Nothing {
+                    (error, None)
+                } else {
+                    let report = roll_back(
+                        &self.cxone,
+                        skill_id,
+                        &before,
+                        &intended,
+                        touched,
+                        &deadline.keeping_back(ROLLBACK_RESERVE),
+                    )
+                    .await;
+                    (report.explain(error), Some(report))
                 };
-                self.state.put_deployed_schedule(skill_id, &deployed).await.map_err(|e| {
-                    storage_failure("record the deployed schedule for the window guard (the schedule was written)", &e)
-                })?;
-                info!(
-                    clipped = matches!(decision.verdict, ScheduleVerdict::Clipped(_)),
-                    "schedule deployed"
-                );
-                Ok(response_body(call, decision, &read_schedule, &read_zones))
-            }
-            Err(e) => {
-                record.outcome = "failed".into();
+                record.outcome = rollback
+                    .as_ref()
+                    .map_or("failed", RollbackReport::outcome)
+                    .into();
                 if let Value::Object(details) = &mut record.details {
-                    details.insert("error".into(), json!(e.message));
+                    details.insert("error".into(), json!(error.message));
+                    if let Some(report) = &rollback {
+                        details.insert("rollback".into(), json!(report));
+                    }
                 }
                 if let Err(audit) = self.audit.append(&record).await {
-                    warn!(error = %audit, "could not audit a failed schedule write");
+                    warn!(error = %audit, outcome = %record.outcome, "could not audit a failed schedule write");
                 }
-                Err(e)
+                return Err(error);
             }
+        };
+
+        record.after = json!(read);
+        self.audit.append(&record).await.map_err(|e| {
+            storage_failure("record the audit entry (the schedule was written)", &e)
+        })?;
+        let deployed = DeployedSchedule {
+            recipient_time_zones: decision
+                .request
+                .recipient_zones
+                .iter()
+                .map(|z| z.name().to_owned())
+                .collect(),
+            recipient_states: decision
+                .request
+                .recipient_states
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            deployed_at: Some(call.time),
+        };
+        self.state
+            .put_deployed_schedule(skill_id, &deployed)
+            .await
+            .map_err(|e| {
+                storage_failure(
+                    "record the deployed schedule for the window guard (the schedule was written)",
+                    &e,
+                )
+            })?;
+        info!(
+            clipped = matches!(decision.verdict, ScheduleVerdict::Clipped(_)),
+            "schedule deployed"
+        );
+        Ok(response_body(
+            call,
+            decision,
+            &read.schedule_settings,
+            &read.time_zones,
+        ))
+    }
+
+    /// Writes both parts and reads them back. On failure: the error, and
+    /// which writes may have reached CXone (what a rollback must undo).
+    async fn apply(
+        &self,
+        skill_id: i64,
+        intended: &Snapshot,
+        deadline: &Deadline,
+    ) -> Result<Snapshot, (ApiError, Touched)> {
+        self.cxone
+            .update_schedule_settings(skill_id, &intended.schedule_settings, deadline)
+            .await
+            .map_err(|e| {
+                let touched = Touched::by_failed_schedule_write(&e);
+                let error = match &e {
+                    CxoneError::ScheduleRefused { .. } => {
+                        warn!(error = %e, "CXone refused the schedule");
+                        ApiError::bad_gateway(format!(
+                            "CXone refused the calling schedule: {e}. The bundle writes all seven \
+                             days active (days off as a one-minute placeholder closed in every \
+                             recipient zone), so this refusal is CXone's own; nothing was changed"
+                        ))
+                    }
+                    _ => cxone_failure("writing the schedule settings", &e),
+                };
+                (error, touched)
+            })?;
+        let both = |error: ApiError| (error, Touched::Both);
+        self.cxone
+            .update_time_zones(skill_id, &intended.time_zones, deadline)
+            .await
+            .map_err(|e| {
+                both(cxone_failure(
+                    "writing the time-zone settings (after the schedule settings)",
+                    &e,
+                ))
+            })?;
+        let read = Snapshot {
+            schedule_settings: self
+                .cxone
+                .schedule_settings(skill_id, deadline)
+                .await
+                .map_err(|e| both(cxone_failure("reading back the schedule settings", &e)))?,
+            time_zones: self
+                .cxone
+                .time_zones(skill_id, deadline)
+                .await
+                .map_err(|e| both(cxone_failure("reading back the time-zone settings", &e)))?,
+        };
+        if !same_schedule(&intended.schedule_settings, &read.schedule_settings)
+            || !same_zones(&intended.time_zones, &read.time_zones)
+        {
+            return Err(both(
+                ApiError::bad_gateway(
+                    "CXone did not keep the schedule or time-zone settings that were written \
+                     (read-back differs); check for concurrent edits in CXone",
+                )
+                .with_details(vec![json!({"written": intended, "readBack": read})]),
+            ));
         }
+        Ok(read)
     }
 }
+
+/// Time kept back from the invocation's deadline while rolling a
+/// half-written schedule back: less than the usual record reserve, since
+/// leaving CXone with half a schedule is worse than a late audit record.
+pub const ROLLBACK_RESERVE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The law check and the CXone plan (pure): 400 for shape, 422 for law.
 fn decide(call: &ScheduleCall) -> Result<Decision, ApiError> {

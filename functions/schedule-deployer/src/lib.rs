@@ -24,12 +24,22 @@
 //!    after); 200 with what was written, what was clipped and the blackout
 //!    dates the window guard keeps dark.
 //!
+//! If anything fails after a write that may have reached CXone (the time-zone
+//! write, a read-back, a read-back that differs), the deployer writes back
+//! what it read before and reads it back ([`rollback`]): the answer is 502
+//! saying the change was rolled back, or exactly what is left in CXone when
+//! the rollback itself failed; the audit record's outcome is `rolled_back`
+//! or `rollback_failed`, with the same report. CXone calls get the
+//! invocation deadline less [`shared::deadline::RECORD_RESERVE`]; the
+//! idempotency layer, the lease and the DynamoDB writes keep the full one.
+//!
 //! CXone failures answer 502, storage failures 503 (the idempotency claim is
 //! released, so a retry with the same key runs again).
 
 pub mod handler;
 pub mod plan;
 pub mod request;
+pub mod rollback;
 
 pub use handler::{
     parse_call, to_lambda, violation_detail, Deployer, ScheduleCall, AUDIT_ACTION, FUNCTION_NAME,
