@@ -13,6 +13,7 @@
 //! - [`gateway`]: what every operator route reads from an API Gateway request;
 //! - [`campaign_config`]: the campaign config JSON, parsed and validated;
 //! - [`safe_write`]: the lease-guarded, override-respecting write of CXone settings;
+//! - [`guard`]: the window guard's reads and actions for the skill that dials;
 //! - [`webhook`]: signed event intake (signature, body validation, counters);
 //! - [`observability`]: JSON logs and CloudWatch embedded metrics;
 //! - [`wiring`]: the clients a function builds once per cold start.
@@ -24,6 +25,7 @@ pub mod cxone;
 pub mod deadline;
 pub mod engine;
 pub mod gateway;
+pub mod guard;
 pub mod idempotency;
 pub mod invocation;
 pub mod observability;

@@ -156,6 +156,16 @@ pub fn number(settings: &Map<String, Value>, field: &str) -> Option<f64> {
     }
 }
 
+/// A value as CXone takes it: whole numbers as JSON integers (integer
+/// fields such as `maximumRingingDuration` refuse `15.0`), others as they are.
+fn wire_number(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        Value::from(value as i64)
+    } else {
+        Value::from(value)
+    }
+}
+
 fn same(a: Option<f64>, b: Option<f64>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => (a - b).abs() < SAME,
@@ -195,6 +205,13 @@ pub fn plan(
             // The hold is over: the person's value becomes the baseline.
             record.held_until = None;
             record.override_value = None;
+            record.last_written = live_value.map(Value::from);
+            record.written_at = Some(now);
+        }
+        let intended = record.intended.take().and_then(|v| v.as_f64());
+        if intended.is_some() && same(intended, live_value) {
+            // The bundle's own write reached CXone but its confirmation was
+            // lost (recorded before the write): it is the bundle's value.
             record.last_written = live_value.map(Value::from);
             record.written_at = Some(now);
         }
@@ -279,11 +296,17 @@ impl<'a> SafeWriter<'a> {
                         },
                     });
                 } else {
-                    patch.insert(want.field.clone(), Value::from(want.value));
+                    patch.insert(want.field.clone(), wire_number(want.value));
                 }
             }
         }
         if !patch.is_empty() {
+            // Record what is about to be written before writing it, so that a
+            // write whose answer or confirmation is lost is still known as ours.
+            for (field, value) in &patch {
+                records.entry(field.clone()).or_default().intended = Some(value.clone());
+            }
+            self.state.put_fields(skill_id, &records).await?;
             self.cxone
                 .update_general_settings_fields(skill_id, &patch, deadline)
                 .await?;
@@ -302,6 +325,7 @@ impl<'a> SafeWriter<'a> {
                             written_at: Some(now),
                             held_until: None,
                             override_value: None,
+                            intended: None,
                         },
                     );
                     FieldStatus::Written
@@ -401,6 +425,40 @@ mod tests {
         let (settled, write) = plan_at(1.01, 1.03, &mut records, 0);
         assert_eq!(settled[0].status, FieldStatus::BelowHysteresis);
         assert!(write.is_empty());
+    }
+
+    #[test]
+    fn a_write_whose_confirmation_was_lost_is_recognised_as_the_bundles() {
+        let mut records = FieldRecords::new();
+        records.insert(
+            "maximumRatio".into(),
+            FieldRecord {
+                last_written: Some(json!(1.5)),
+                intended: Some(json!(1.0)),
+                ..FieldRecord::default()
+            },
+        );
+        // Live 1.0 differs from the confirmed 1.5 but is what the bundle
+        // recorded it was about to write: its own value, not a person's.
+        let (settled, write) = plan_at(1.0, 1.0, &mut records, 5);
+        assert_eq!(settled[0].status, FieldStatus::Unchanged, "{settled:?}");
+        assert!(write.is_empty());
+        assert_eq!(records["maximumRatio"].last_written, Some(json!(1.0)));
+        assert_eq!(records["maximumRatio"].intended, None);
+        // Without the intended value the same live value is a person's edit.
+        let mut records = FieldRecords::new();
+        records.insert(
+            "maximumRatio".into(),
+            FieldRecord {
+                last_written: Some(json!(1.5)),
+                ..FieldRecord::default()
+            },
+        );
+        let (settled, _) = plan_at(1.0, 1.0, &mut records, 5);
+        assert!(matches!(
+            settled[0].status,
+            FieldStatus::OverrideDetected { .. }
+        ));
     }
 
     #[test]

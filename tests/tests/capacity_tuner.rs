@@ -477,8 +477,12 @@ async fn the_window_guard_enforces_the_deployed_schedules_state_bans() {
 }
 
 #[tokio::test]
-async fn a_campaign_on_its_backup_is_left_to_the_failover_checker() {
-    let stack = TestStack::start(scenario()).await;
+async fn a_campaign_on_its_backup_paces_the_backup_and_leaves_the_primary_alone() {
+    let mut scenario = scenario();
+    scenario.skills[1]
+        .general_settings
+        .insert("maximumRatio".into(), json!(1.6));
+    let stack = TestStack::start(scenario).await;
     configure(&stack, 1001).await;
     let deps = stack.deps();
     let store = shared::store::failover::FailoverStore::new(
@@ -495,11 +499,23 @@ async fn a_campaign_on_its_backup_is_left_to_the_failover_checker() {
         .handle(&scheduled_event("evt-fo", now), &invocation("req-fo"))
         .await
         .unwrap();
-    assert_eq!(report["campaigns"][0]["outcome"], "on_backup", "{report}");
+    assert_eq!(report["campaigns"][0]["diallingSkillId"], 1002, "{report}");
+    assert_eq!(report["campaigns"][0]["outcome"], "written", "{report}");
     assert_eq!(
-        puts_of_general_settings(&stack).await,
-        0,
-        "no pacing writes on a failed-over primary"
+        live_ratio(&stack, 1001).await,
+        2.0,
+        "the stopped primary is left alone"
     );
-    assert_eq!(live_ratio(&stack, 1001).await, 2.0);
+    // The backup has no history: it is held at progressive dialling.
+    assert_eq!(live_ratio(&stack, 1002).await, 1.0);
+    let tune = deps
+        .audit()
+        .all_for(1001)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.action == "pacing.tune")
+        .expect("pacing audited under the campaign");
+    assert_eq!(tune.details["skillId"], 1002);
+    assert_eq!(tune.details["decision"]["mode"], "progressive");
 }

@@ -4,7 +4,7 @@
 //!
 //! `main.rs` only builds [`Tuner`] once per cold start and hands it events.
 
-pub mod guard;
+pub mod pace;
 pub mod tuner;
 
 pub use tuner::{CampaignReport, Tick, TickError, TickReport, Tuner, FUNCTION_NAME};

@@ -1,4 +1,5 @@
 //! Lambda entry point of the capacity tuner.
+#![recursion_limit = "256"]
 
 use std::sync::Arc;
 

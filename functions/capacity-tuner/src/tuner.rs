@@ -1,29 +1,39 @@
 //! One tick of the capacity tuner: every enabled campaign, once per EventBridge event.
+//!
+//! A tick runs in two passes over the enabled campaigns, each under the
+//! campaign's write lease:
+//! 1. **the window guard** for the skill that dials for each campaign (its
+//!    primary, or its backup while failed over), so that every stop that
+//!    the law requires is made before any pacing work; the pass may use at
+//!    most half of the time CXone is given;
+//! 2. **pacing** for each campaign the guard let dial ([`crate::pace`]).
+//!
+//! In each pass a campaign gets an even share of the time left (what an
+//! earlier campaign did not use passes on), so a slow campaign cannot starve
+//! the others. CXone is given the invocation's deadline less
+//! [`shared::deadline::RECORD_RESERVE`], so the audit records, the stored
+//! report and the field records still fit when CXone is slow.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tracing::{info, warn, Instrument};
 
 use shared::cxone::CxoneClient;
-use shared::engine::pacing::{self, PacingDecision, PacingInputs, Results, Staffing};
+use shared::deadline::Deadline;
+use shared::guard::{Acting, GuardOutcome, WindowGuard};
 use shared::idempotency::{unix_now_ms, IdempotencyError, IdempotencyStore};
 use shared::invocation::Invocation;
 use shared::observability::{Metrics, Unit};
-use shared::safe_write::{Desired, FieldOutcome, FieldStatus, SafeWriter};
 use shared::store::audit::{AuditRecord, AuditStore};
-use shared::store::state::{LeaseError, StateStore, StoredConfig};
+use shared::store::failover::{FailoverState, FailoverStore};
+use shared::store::state::{Lease, LeaseError, StateStore, StoredConfig};
 
 /// The function's name, as actor in audit records and metrics.
 pub const FUNCTION_NAME: &str = "capacity-tuner";
-/// How far back the "recent interval" reaches.
-pub const RECENT_WINDOW_MINUTES: i64 = 15;
-/// The abandonment accounting period (FTC TSR): 30 days.
-pub const PERIOD_DAYS: i64 = 30;
-/// Hysteresis on `abandonRateThreshold` (percent).
-pub const THRESHOLD_HYSTERESIS: f64 = 0.1;
 
 /// Why a tick failed as a whole (per-campaign failures are reported, not raised).
 #[derive(Debug, thiserror::Error)]
@@ -62,9 +72,14 @@ impl From<shared::invocation::BadEvent> for TickError {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CampaignReport {
-    /// The campaign.
+    /// The campaign (its primary skill).
     pub skill_id: i64,
-    /// `written`, `unchanged`, `held`, `skipped`, `stopped`, `on_backup`, `failed`.
+    /// The skill that dials for it now: the primary, or the backup while
+    /// failed over (absent when not known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dialling_skill_id: Option<i64>,
+    /// `written`, `unchanged`, `held`, `skipped`, `stopped`, `in_transition`,
+    /// `failed`.
     pub outcome: String,
     /// The decided ratio, when a decision was made.
     pub maximum_ratio: Option<f64>,
@@ -72,9 +87,34 @@ pub struct CampaignReport {
     pub fields_written: usize,
     /// Fields left alone because a person changed them.
     pub overrides: usize,
+    /// The skill's ring time is under the legal minimum and could not be
+    /// raised (a person's hold): it dials progressively until fixed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub non_compliant: bool,
     /// Error or reason, when not decided.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+impl CampaignReport {
+    /// A report with nothing decided.
+    pub fn new(
+        skill_id: i64,
+        dialling: Option<i64>,
+        outcome: &str,
+        message: Option<String>,
+    ) -> Self {
+        Self {
+            skill_id,
+            dialling_skill_id: dialling,
+            outcome: outcome.into(),
+            maximum_ratio: None,
+            fields_written: 0,
+            overrides: 0,
+            non_compliant: false,
+            message,
+        }
+    }
 }
 
 /// The response of one tick (stored for replays of the same event).
@@ -99,6 +139,32 @@ pub struct Tuner {
     pub audit: AuditStore,
     /// Idempotency table.
     pub idempotency: IdempotencyStore,
+}
+
+/// One tick's context: the event, the invocation, and its audit failures.
+pub(crate) struct Run<'a> {
+    /// The scheduled event.
+    pub tick: &'a Tick,
+    /// The invocation (its deadline bounds leases).
+    pub invocation: &'a Invocation,
+    /// Audit records that could not be written (a metric and an alarm).
+    pub audit_failures: AtomicU32,
+}
+
+/// What the guard pass leaves for the pacing pass.
+enum GuardStep {
+    /// The campaign is settled for this tick.
+    Done(CampaignReport),
+    /// Pace this skill (the campaign's primary or its backup).
+    Pace(i64),
+}
+
+/// The skill that dials for a campaign, from its failover record.
+enum Dialling {
+    /// This skill.
+    Skill(i64),
+    /// A failover or failback is under way: the failover checker owns both skills.
+    InTransition(FailoverState),
 }
 
 impl Tuner {
@@ -137,44 +203,52 @@ impl Tuner {
         }
     }
 
-    /// Tunes every enabled campaign; one failing campaign never stops the others.
+    /// Guards, then tunes, every enabled campaign; one failing campaign
+    /// never stops the others.
     pub async fn tick(&self, tick: &Tick, invocation: &Invocation) -> TickReport {
-        let mut metrics = Metrics::for_function(FUNCTION_NAME);
-        let configs = match self.state.list_configs().await {
-            Ok(configs) => configs,
+        let run = Run {
+            tick,
+            invocation,
+            audit_failures: AtomicU32::new(0),
+        };
+        let campaigns = match self.state.list_configs().await {
+            Ok(configs) => {
+                let enabled: Vec<StoredConfig> =
+                    configs.into_iter().filter(|c| c.config.enabled).collect();
+                self.both_passes(&enabled, &run).await
+            }
             Err(e) => {
                 warn!(error = %e, "could not list campaign configs");
-                return TickReport {
-                    event_id: tick.event_id.clone(),
-                    time: tick.time,
-                    campaigns: vec![report(
-                        0,
-                        "failed",
-                        None,
-                        Some(format!("could not list campaigns: {e}")),
-                    )],
-                };
+                vec![CampaignReport::new(
+                    0,
+                    None,
+                    "failed",
+                    Some(format!("could not list campaigns: {e}")),
+                )]
             }
         };
-        let mut campaigns = Vec::new();
-        for stored in configs.into_iter().filter(|c| c.config.enabled) {
-            let span = tracing::info_span!("campaign", skill_id = stored.skill_id);
-            let report = self
-                .tune_campaign(&stored, tick, invocation)
-                .instrument(span)
-                .await;
-            campaigns.push(report);
-        }
         let count = |f: fn(&CampaignReport) -> usize| campaigns.iter().map(f).sum::<usize>() as f64;
-        metrics.put("Decisions", campaigns.len() as f64, Unit::Count);
-        metrics.put("Writes", count(|c| c.fields_written), Unit::Count);
-        metrics.put("Overrides", count(|c| c.overrides), Unit::Count);
-        metrics.put(
-            "CampaignFailures",
-            count(|c| usize::from(c.outcome == "failed")),
-            Unit::Count,
-        );
-        metrics.put("CxoneRetries", self.cxone.retries() as f64, Unit::Count);
+        let mut metrics = Metrics::for_function(FUNCTION_NAME);
+        metrics
+            .put("Decisions", campaigns.len() as f64, Unit::Count)
+            .put("Writes", count(|c| c.fields_written), Unit::Count)
+            .put("Overrides", count(|c| c.overrides), Unit::Count)
+            .put(
+                "CampaignFailures",
+                count(|c| usize::from(c.outcome == "failed")),
+                Unit::Count,
+            )
+            .put(
+                "NonCompliantCampaigns",
+                count(|c| usize::from(c.non_compliant)),
+                Unit::Count,
+            )
+            .put(
+                "AuditFailures",
+                f64::from(run.audit_failures.load(Ordering::Relaxed)),
+                Unit::Count,
+            )
+            .put("CxoneRetries", self.cxone.retries() as f64, Unit::Count);
         metrics.emit(tick.time.timestamp_millis());
         TickReport {
             event_id: tick.event_id.clone(),
@@ -183,288 +257,256 @@ impl Tuner {
         }
     }
 
-    async fn tune_campaign(
+    async fn both_passes(&self, enabled: &[StoredConfig], run: &Run<'_>) -> Vec<CampaignReport> {
+        let cxone_deadline = run.invocation.deadline.for_cxone();
+        let guard_end = cxone_deadline.capped_after(cxone_deadline.remaining() / 2);
+        let mut steps = Vec::with_capacity(enabled.len());
+        for (i, stored) in enabled.iter().enumerate() {
+            let slice = share(&guard_end, enabled.len() - i);
+            let span = tracing::info_span!("campaign", skill_id = stored.skill_id, pass = "guard");
+            steps.push(
+                self.guard_campaign(stored, run, &slice)
+                    .instrument(span)
+                    .await,
+            );
+        }
+        let mut to_pace = steps
+            .iter()
+            .filter(|s| matches!(s, GuardStep::Pace(_)))
+            .count();
+        let mut reports = Vec::with_capacity(enabled.len());
+        for (stored, step) in enabled.iter().zip(steps) {
+            let report = match step {
+                GuardStep::Done(report) => report,
+                GuardStep::Pace(skill_id) => {
+                    let slice = share(&cxone_deadline, to_pace);
+                    to_pace -= 1;
+                    let span =
+                        tracing::info_span!("campaign", skill_id = stored.skill_id, pass = "pace");
+                    self.pace_campaign(stored, skill_id, run, &slice)
+                        .instrument(span)
+                        .await
+                }
+            };
+            reports.push(report);
+        }
+        reports
+    }
+
+    /// The skill that dials for the campaign now.
+    async fn dialling(&self, stored: &StoredConfig) -> Result<Dialling, String> {
+        let record = FailoverStore::new(self.state.client().clone(), self.state.table())
+            .get(stored.skill_id)
+            .await
+            .map_err(|e| format!("reading failover state: {e}"))?;
+        match record.state {
+            FailoverState::Primary => Ok(Dialling::Skill(stored.skill_id)),
+            FailoverState::OnBackup => record
+                .backup_skill_id
+                .or(stored.config.failover.as_ref().map(|f| f.backup_skill_id))
+                .map(Dialling::Skill)
+                .ok_or_else(|| "on backup, but no backup skill is recorded".to_owned()),
+            state => Ok(Dialling::InTransition(state)),
+        }
+    }
+
+    async fn take_lease(
         &self,
         stored: &StoredConfig,
-        tick: &Tick,
-        invocation: &Invocation,
-    ) -> CampaignReport {
-        let skill_id = stored.skill_id;
-        let lease = match self
+        run: &Run<'_>,
+    ) -> Result<Lease, CampaignReport> {
+        match self
             .state
             .acquire_lease(
-                skill_id,
-                &invocation.request_id,
+                stored.skill_id,
+                &run.invocation.request_id,
                 unix_now_ms(),
-                invocation.deadline.epoch_ms(),
+                run.invocation.deadline.epoch_ms(),
             )
             .await
         {
-            Ok(lease) => lease,
+            Ok(lease) => Ok(lease),
             Err(LeaseError::Held { owner, .. }) => {
                 let why = format!("another writer ({owner}) holds the campaign's lease");
-                self.audit_simple(stored, tick, invocation, "skipped", &why, json!({}))
+                self.audit_simple(stored, run, "skipped", &why, json!({}))
                     .await;
-                return report(skill_id, "skipped", None, Some(why));
+                Err(CampaignReport::new(
+                    stored.skill_id,
+                    None,
+                    "skipped",
+                    Some(why),
+                ))
             }
             Err(LeaseError::Store(e)) => {
-                let why = format!("could not take the campaign's lease: {e}");
                 warn!(error = %e, "lease failed");
-                return report(skill_id, "failed", None, Some(why));
+                Err(CampaignReport::new(
+                    stored.skill_id,
+                    None,
+                    "failed",
+                    Some(format!("could not take the campaign's lease: {e}")),
+                ))
             }
-        };
-        let guarded = crate::guard::run(
-            &self.cxone,
-            &self.state,
-            &self.audit,
-            stored,
-            tick,
-            invocation,
-        )
-        .await;
-        let result = match guarded {
-            Ok(crate::guard::GuardOutcome::Stopped) => {
-                let why = "stopped by the window guard: no recipient may lawfully be called now";
-                self.audit_simple(stored, tick, invocation, "stopped", why, json!({}))
-                    .await;
-                Ok(report(skill_id, "stopped", None, Some(why.into())))
-            }
-            Ok(crate::guard::GuardOutcome::FailedOver) => {
-                let why = "the campaign has failed over to its backup skill: its primary is left to the failover checker";
-                self.audit_simple(stored, tick, invocation, "skipped", why, json!({}))
-                    .await;
-                Ok(report(skill_id, "on_backup", None, Some(why.into())))
-            }
-            Ok(_) => self.decide_and_write(stored, tick, invocation).await,
-            Err(e) => Err(format!("window guard: {e}")),
-        };
-        if let Err(e) = self.state.release_lease(&lease).await {
+        }
+    }
+
+    async fn release(&self, lease: &Lease) {
+        if let Err(e) = self.state.release_lease(lease).await {
             warn!(error = %e, "could not release lease; it expires at the deadline");
         }
-        match result {
-            Ok(report) => report,
-            Err(why) => {
-                warn!(error = %why, "tuning failed");
-                self.audit_simple(stored, tick, invocation, "failed", &why, json!({}))
+    }
+
+    /// The guard pass for one campaign, under its lease.
+    async fn guard_campaign(
+        &self,
+        stored: &StoredConfig,
+        run: &Run<'_>,
+        deadline: &Deadline,
+    ) -> GuardStep {
+        let lease = match self.take_lease(stored, run).await {
+            Ok(lease) => lease,
+            Err(report) => return GuardStep::Done(report),
+        };
+        let step = self.guard_under_lease(stored, run, deadline).await;
+        self.release(&lease).await;
+        step
+    }
+
+    async fn guard_under_lease(
+        &self,
+        stored: &StoredConfig,
+        run: &Run<'_>,
+        deadline: &Deadline,
+    ) -> GuardStep {
+        let skill_id = stored.skill_id;
+        let dialling = match self.dialling(stored).await {
+            Ok(Dialling::Skill(id)) => id,
+            Ok(Dialling::InTransition(state)) => {
+                let why = format!("the campaign is {state}: the failover checker owns its skills until it settles");
+                self.audit_simple(stored, run, "skipped", &why, json!({}))
                     .await;
-                report(skill_id, "failed", None, Some(why))
+                return GuardStep::Done(CampaignReport::new(
+                    skill_id,
+                    None,
+                    "in_transition",
+                    Some(why),
+                ));
+            }
+            Err(why) => return GuardStep::Done(self.failed(stored, None, run, why).await),
+        };
+        let acting = Acting {
+            actor: FUNCTION_NAME,
+            time: run.tick.time,
+            request_id: &run.invocation.request_id,
+            event_id: Some(&run.tick.event_id),
+            deadline,
+        };
+        let guard = WindowGuard::new(&self.cxone, &self.state, &self.audit);
+        match guard.run(stored, dialling, &acting).await {
+            Ok(GuardOutcome::Stopped) => {
+                let why = format!(
+                    "skill {dialling} stopped by the window guard: no recipient may lawfully be called now"
+                );
+                self.audit_simple(stored, run, "stopped", &why, json!({"skillId": dialling}))
+                    .await;
+                GuardStep::Done(CampaignReport::new(
+                    skill_id,
+                    Some(dialling),
+                    "stopped",
+                    Some(why),
+                ))
+            }
+            Ok(GuardOutcome::Proceed | GuardOutcome::Started) => GuardStep::Pace(dialling),
+            Err(e) => GuardStep::Done(
+                self.failed(stored, Some(dialling), run, format!("window guard: {e}"))
+                    .await,
+            ),
+        }
+    }
+
+    /// The pacing pass for one campaign, under its lease; the skill that
+    /// dials is checked again (a failover may have happened since the guard pass).
+    async fn pace_campaign(
+        &self,
+        stored: &StoredConfig,
+        guarded: i64,
+        run: &Run<'_>,
+        deadline: &Deadline,
+    ) -> CampaignReport {
+        let lease = match self.take_lease(stored, run).await {
+            Ok(lease) => lease,
+            Err(report) => return report,
+        };
+        let report = match self.dialling(stored).await {
+            Ok(Dialling::Skill(id)) if id == guarded => {
+                match self.decide_and_write(stored, id, run, deadline).await {
+                    Ok(report) => report,
+                    Err(why) => self.failed(stored, Some(id), run, why).await,
+                }
+            }
+            Ok(_) => {
+                let why = "the campaign changed skills during the tick (failover or failback): the next tick paces it".to_owned();
+                self.audit_simple(stored, run, "skipped", &why, json!({}))
+                    .await;
+                CampaignReport::new(stored.skill_id, None, "skipped", Some(why))
+            }
+            Err(why) => self.failed(stored, Some(guarded), run, why).await,
+        };
+        self.release(&lease).await;
+        report
+    }
+
+    async fn failed(
+        &self,
+        stored: &StoredConfig,
+        dialling: Option<i64>,
+        run: &Run<'_>,
+        why: String,
+    ) -> CampaignReport {
+        warn!(error = %why, "tuning failed");
+        self.audit_simple(stored, run, "failed", &why, json!({"skillId": dialling}))
+            .await;
+        CampaignReport::new(stored.skill_id, dialling, "failed", Some(why))
+    }
+
+    /// Appends an audit record; a failure is logged and counted (the
+    /// `AuditFailures` metric has an alarm), never silent.
+    pub(crate) async fn append_audit(&self, record: &AuditRecord, run: &Run<'_>) -> bool {
+        match self.audit.append(record).await {
+            Ok(_) => true,
+            Err(e) => {
+                run.audit_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, action = %record.action, "could not write audit record");
+                false
             }
         }
     }
 
-    async fn decide_and_write(
+    pub(crate) async fn audit_simple(
         &self,
         stored: &StoredConfig,
-        tick: &Tick,
-        invocation: &Invocation,
-    ) -> Result<CampaignReport, String> {
-        let skill_id = stored.skill_id;
-        let config = &stored.config;
-        let deadline = &invocation.deadline;
-        let now = tick.time;
-        let activity = self
-            .cxone
-            .skill_activity(skill_id, deadline)
-            .await
-            .map_err(|e| format!("reading staffing: {e}"))?;
-        let recent = self
-            .cxone
-            .skill_summary(
-                skill_id,
-                now - Duration::minutes(RECENT_WINDOW_MINUTES),
-                now,
-                deadline,
-            )
-            .await
-            .map_err(|e| format!("reading recent results: {e}"))?;
-        let period = self
-            .cxone
-            .skill_summary(skill_id, now - Duration::days(PERIOD_DAYS), now, deadline)
-            .await
-            .map_err(|e| format!("reading 30-day results: {e}"))?;
-        let settings = self
-            .cxone
-            .general_settings(skill_id, deadline)
-            .await
-            .map_err(|e| format!("reading general settings: {e}"))?
-            .to_map();
-        let current_ratio = shared::safe_write::number(&settings, "maximumRatio").unwrap_or(1.0);
-        let inputs = PacingInputs {
-            staffing: Staffing {
-                available: activity.agents_available,
-                working: activity.agents_working,
-                acw: activity.agents_acw,
-                logged_in: activity.agents_logged_in,
-            },
-            recent: results(&recent),
-            period: results(&period),
-            recent_seconds: (RECENT_WINDOW_MINUTES * 60) as f64,
-            current_ratio,
-            target_abandon_pct: config.pacing.target_abandon_pct,
-            min_ratio: config.pacing.min_ratio,
-            max_ratio: config.pacing.max_ratio,
-            ring_limit_seconds: shared::safe_write::number(&settings, "maximumRingingDuration")
-                .unwrap_or(0.0),
-            // Same skill and tick, same prediction: a replay decides the same.
-            seed: pacing::predict::mix(skill_id as u64, now.timestamp_millis() as u64),
-        };
-        let decision = pacing::decide(&inputs);
-        let desired = vec![
-            Desired::maximum_ratio(decision.maximum_ratio),
-            Desired {
-                field: "abandonRateThreshold".into(),
-                value: decision.abandon_rate_threshold,
-                hysteresis: THRESHOLD_HYSTERESIS,
-                always_write: None,
-            },
-        ];
-        let hold = Duration::minutes(i64::from(config.override_hold_minutes));
-        let outcomes = SafeWriter::new(&self.cxone, &self.state)
-            .apply(skill_id, &desired, &settings, now, hold, deadline)
-            .await
-            .map_err(|e| format!("writing settings: {e}"))?;
-        let outcome = summarise(&outcomes);
-        info!(
-            ratio = decision.maximum_ratio,
-            mode = ?decision.mode,
-            outcome,
-            "pacing decided"
-        );
-        self.audit_decision(
-            stored, tick, invocation, &inputs, &decision, &outcomes, outcome,
-        )
-        .await
-        .map_err(|e| format!("writing audit: {e}"))?;
-        let mut done = report(skill_id, outcome, Some(decision.maximum_ratio), None);
-        done.fields_written = outcomes
-            .iter()
-            .filter(|o| o.status == FieldStatus::Written)
-            .count();
-        done.overrides = outcomes.iter().filter(|o| o.is_override()).count();
-        Ok(done)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn audit_decision(
-        &self,
-        stored: &StoredConfig,
-        tick: &Tick,
-        invocation: &Invocation,
-        inputs: &PacingInputs,
-        decision: &PacingDecision,
-        outcomes: &[FieldOutcome],
-        outcome: &str,
-    ) -> Result<(), shared::store::StoreError> {
-        let before: serde_json::Map<String, Value> = outcomes
-            .iter()
-            .map(|o| (o.field.clone(), json!(o.before)))
-            .collect();
-        let after: serde_json::Map<String, Value> = outcomes
-            .iter()
-            .map(|o| (o.field.clone(), json!(o.after)))
-            .collect();
-        let overrides: Vec<&FieldOutcome> = outcomes.iter().filter(|o| o.is_override()).collect();
-        let why = if overrides.is_empty() {
-            decision.reason.clone()
-        } else {
-            format!(
-                "{}; left alone because a person changed them: {}",
-                decision.reason,
-                overrides
-                    .iter()
-                    .map(|o| o.field.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        let record = AuditRecord {
-            skill_id: stored.skill_id,
-            at: tick.time,
-            actor: FUNCTION_NAME.into(),
-            action: "pacing.tune".into(),
-            before: Value::Object(before),
-            after: Value::Object(after),
-            why,
-            outcome: outcome.into(),
-            request_id: invocation.request_id.clone(),
-            details: json!({
-                "eventId": tick.event_id,
-                "inputs": inputs,
-                "decision": decision,
-                "fields": outcomes,
-                "configVersion": stored.version,
-            }),
-        };
-        self.audit.append(&record).await.map(|_| ())
-    }
-
-    async fn audit_simple(
-        &self,
-        stored: &StoredConfig,
-        tick: &Tick,
-        invocation: &Invocation,
+        run: &Run<'_>,
         outcome: &str,
         why: &str,
         details: Value,
     ) {
         let record = AuditRecord {
             skill_id: stored.skill_id,
-            at: tick.time,
+            at: run.tick.time,
             actor: FUNCTION_NAME.into(),
             action: "pacing.tune".into(),
             before: Value::Null,
             after: Value::Null,
             why: why.into(),
             outcome: outcome.into(),
-            request_id: invocation.request_id.clone(),
-            details: json!({"eventId": tick.event_id, "extra": details}),
+            request_id: run.invocation.request_id.clone(),
+            details: json!({"eventId": run.tick.event_id, "extra": details}),
         };
-        if let Err(e) = self.audit.append(&record).await {
-            warn!(error = %e, "could not write audit record");
-        }
+        self.append_audit(&record, run).await;
     }
 }
 
-fn report(
-    skill_id: i64,
-    outcome: &str,
-    ratio: Option<f64>,
-    message: Option<String>,
-) -> CampaignReport {
-    CampaignReport {
-        skill_id,
-        outcome: outcome.into(),
-        maximum_ratio: ratio,
-        fields_written: 0,
-        overrides: 0,
-        message,
-    }
-}
-
-fn results(summary: &shared::cxone::SkillSummary) -> Results {
-    Results {
-        dials: summary.dials,
-        connects: summary.connects,
-        abandons: summary.abandon_count,
-        mean_talk_seconds: summary.average_talk_time.unwrap_or(0.0),
-        mean_wrap_seconds: summary.average_wrap_time.unwrap_or(0.0),
-    }
-}
-
-/// One word for the campaign's tick, most noteworthy first: `failed` if a
-/// write was not confirmed, `held` if a person's change was respected, `written`
-/// if anything was written, else `unchanged`. Per-field detail is in the audit.
-fn summarise(outcomes: &[FieldOutcome]) -> &'static str {
-    if outcomes
-        .iter()
-        .any(|o| matches!(o.status, FieldStatus::NotConfirmed { .. }))
-    {
-        "failed"
-    } else if outcomes.iter().any(FieldOutcome::is_override) {
-        "held"
-    } else if outcomes.iter().any(|o| o.status == FieldStatus::Written) {
-        "written"
-    } else {
-        "unchanged"
-    }
+/// An even share of the time left before `deadline` for one of `left` units of work.
+fn share(deadline: &Deadline, left: usize) -> Deadline {
+    let left = u32::try_from(left.max(1)).unwrap_or(u32::MAX);
+    deadline.capped_after(deadline.remaining() / left)
 }

@@ -11,6 +11,8 @@ use tracing::{error, info, warn, Instrument};
 
 use shared::campaign_config::FailoverConfig;
 use shared::cxone::{CxoneClient, CxoneError};
+use shared::engine::window_guard::GuardAction;
+use shared::guard::{GuardError, WindowGuard};
 use shared::idempotency::{unix_now_ms, IdempotencyError, IdempotencyStore};
 use shared::invocation::Invocation;
 use shared::observability::{Metrics, Unit};
@@ -126,11 +128,29 @@ pub enum FailbackOutcome {
     AlreadyOnPrimary,
 }
 
+/// Whether a transition started the skill it moves to.
+enum Started {
+    /// Started: calling is lawful now.
+    Yes,
+    /// Left stopped (and marked as the window guard's), with the guard's reason.
+    LeftStopped(String),
+}
+
+fn guard_error(e: GuardError) -> TransitionError {
+    match e {
+        GuardError::Cxone { source, .. } => TransitionError::Cxone(source),
+        GuardError::Store { source, .. } => TransitionError::Storage(source),
+        other => TransitionError::Guard(other.to_string()),
+    }
+}
+
 /// Why a transition stopped part-way (internal).
 #[derive(Debug, thiserror::Error)]
 enum TransitionError {
     #[error("CXone failed: {0}")]
     Cxone(#[from] CxoneError),
+    #[error("the window guard could not decide: {0}")]
+    Guard(String),
     #[error("storage failed: {0}")]
     Storage(#[from] StoreError),
     #[error("another invocation took the transition over")]
@@ -901,7 +921,7 @@ impl FailoverChecker {
             ))
         })?;
         let (stop, start) = direction.skills(primary, backup);
-        let deadline = &ctx.invocation.deadline;
+        let deadline = &ctx.invocation.deadline.for_cxone();
         if record.step != Some(TransitionStep::StopDone) {
             if let Err(e) = self.cxone.stop_skill(stop, false, deadline).await {
                 self.give_up(
@@ -933,17 +953,23 @@ impl FailoverChecker {
             .await;
             record = stopped;
         }
-        if let Err(e) = self.cxone.start_skill(start, deadline).await {
-            self.give_up(
-                &record,
-                direction,
-                &format!("starting skill {start}"),
-                &e,
-                ctx,
-            )
-            .await;
-            return Err(e.into());
-        }
+        let started = match self
+            .start_if_lawful(primary, stop, start, ctx, deadline)
+            .await
+        {
+            Ok(started) => started,
+            Err(e) => {
+                self.give_up(
+                    &record,
+                    direction,
+                    &format!("starting skill {start}"),
+                    &e,
+                    ctx,
+                )
+                .await;
+                return Err(e);
+            }
+        };
         let mut next = record.clone();
         next.state = direction.settled();
         next.step = None;
@@ -964,12 +990,18 @@ impl FailoverChecker {
             started = start,
             "transition complete"
         );
+        let what = match &started {
+            Started::Yes => format!("skill {start} started"),
+            Started::LeftStopped(why) => format!(
+                "skill {start} left stopped because calling is not lawful now ({why}); the window guard starts it when it is"
+            ),
+        };
         self.audit_transition(
             &record,
             &settled,
             &format!("{}.complete", direction.name()),
             &format!(
-                "skill {stop} stopped and skill {start} started; campaign now {}",
+                "skill {stop} stopped and {what}; campaign now {}",
                 settled.state
             ),
             "written",
@@ -979,6 +1011,44 @@ impl FailoverChecker {
         Ok(settled)
     }
 
+    /// Starts `start` (the backup on failover, the primary on failback) only
+    /// if calling is lawful now for the campaign's recipients, by the window
+    /// guard's rules; otherwise leaves it stopped and marked as the guard's,
+    /// so the tuner's guard starts it once the law allows. The skill just
+    /// stopped (`stop`) is no longer the guard's to restart.
+    async fn start_if_lawful(
+        &self,
+        primary: i64,
+        stop: i64,
+        start: i64,
+        ctx: &Ctx<'_>,
+        deadline: &shared::deadline::Deadline,
+    ) -> Result<Started, TransitionError> {
+        let guard = WindowGuard::new(&self.cxone, &self.state, &self.audit);
+        let stored = self.state.get_config(primary).await?.ok_or_else(|| {
+            TransitionError::Guard(format!(
+                "campaign {primary} has no config: the calling law for its recipients is unknown"
+            ))
+        })?;
+        guard.release(stop).await.map_err(guard_error)?;
+        let decision = guard
+            .may_start(&stored, start, ctx.time, deadline)
+            .await
+            .map_err(guard_error)?;
+        if decision.action != GuardAction::Start {
+            let why = decision.reason.clone();
+            guard
+                .hold_stopped(start, ctx.time, &why)
+                .await
+                .map_err(guard_error)?;
+            info!(skill_id = start, reason = %why, "left stopped: not lawful now");
+            return Ok(Started::LeftStopped(why));
+        }
+        self.cxone.start_skill(start, deadline).await?;
+        guard.release(start).await.map_err(guard_error)?;
+        Ok(Started::Yes)
+    }
+
     /// After a CXone failure: audit it and give up ownership (deadline 0),
     /// so the next tick resumes the transition without waiting.
     async fn give_up(
@@ -986,7 +1056,7 @@ impl FailoverChecker {
         record: &FailoverRecord,
         direction: Direction,
         what: &str,
-        err: &CxoneError,
+        err: &dyn std::fmt::Display,
         ctx: &Ctx<'_>,
     ) {
         error!(error = %err, what, "CXone failed during a transition");
@@ -1145,7 +1215,9 @@ fn transition_error(skill_id: i64, state: FailoverState, e: TransitionError) -> 
         TransitionError::Cxone(e) => FailbackError::Cxone(e),
         TransitionError::Storage(e) => FailbackError::Storage(e),
         TransitionError::Lost => FailbackError::InProgress { skill_id, state },
-        TransitionError::Corrupt(reason) => FailbackError::Corrupt { skill_id, reason },
+        TransitionError::Corrupt(reason) | TransitionError::Guard(reason) => {
+            FailbackError::Corrupt { skill_id, reason }
+        }
     }
 }
 
