@@ -32,6 +32,7 @@ bench-pacing:
 	$(CARGO) run --release --locked -p pacing-bench --example unseen -- 100 7 > docs/pacing-unseen.md
 	$(CARGO) run --release --locked -p pacing-bench --example unseen -- 300 14 25 > docs/pacing-unseen-small-14.md
 	$(CARGO) run --release --locked -p pacing-bench --example unseen -- 300 16 25 > docs/pacing-unseen-small-16.md
+	$(CARGO) run --release --locked -p pacing-bench --example unseen -- 300 17 25 > docs/pacing-unseen-small-17.md
 
 stack-up: setup
 	bash infra/stack.sh up

@@ -9,11 +9,12 @@
 //! ended above 3 % (must be none) and how many fell below progressive.
 //! The draw is seeded (SEED, default 1), so a run can be repeated.
 //!
-//! A one-day scenario is a 30-day period that starts that morning: the
-//! harshest case (a new deployment's first day), since a burst late in the
-//! day has no time left to be repaid. Every run that ends such a day above
-//! 3 % is also run as a whole 30-day period (same seed, the same day
-//! repeated with fresh draws), which is what the law measures.
+//! A one-day scenario is a new campaign's first day (the engine is told its
+//! age, 0 to 0.54 days): the law's period is the campaign's whole life, and
+//! it may end that evening, so the day itself must end at or below 3 %; a
+//! burst late in the day has no time left to be repaid. Every run that ends
+//! such a day above 3 % is also run as the campaign's first 30 days (same
+//! seed, the same day repeated with fresh draws).
 
 use pacing_bench::{run, run_parallel, unseen_scenarios, Policy, Scenario, LEGAL_PCT, PERIOD_DAYS};
 
@@ -69,23 +70,32 @@ fn main() {
     );
     println!(
         "One-day scenarios drawn at random from wide ranges (none of them is in the benchmark's grid), \
-         two seeds each; the engine is called every 5 minutes as the tuner calls it (target 3 %).\n"
+         two seeds each; the engine is called every 5 minutes as the tuner calls it (target 3 %). \
+         Each day is a new campaign's first day (campaign age 0 to 0.54 days): its whole life is \
+         the law's period and may end that evening, so the day must end at or below 3 %.\n"
     );
     println!("| scenario | engine worst seed abandonment % | engine talk / logged-in % | progressive % |");
     println!("|---|---|---|---|");
     let (mut over, mut below) = (0, 0);
+    let (mut eng_sum, mut prog_sum) = (0.0, 0.0);
     for (i, worst, eng, prog, _) in &rows {
         over += usize::from(*worst > LEGAL_PCT);
         below += usize::from(eng + 0.05 < *prog);
+        eng_sum += eng;
+        prog_sum += prog;
         println!(
             "| {} | {worst:.2}{} | {eng:.1} | {prog:.1} |",
             scenarios[*i].name,
             if *worst > LEGAL_PCT { " ✗" } else { "" }
         );
     }
+    let n = rows.len().max(1) as f64;
     println!(
-        "\n**{} scenarios x 2 seeds: {over} above 3 %, {below} below progressive** (below: more than 0.05 points of talk share).",
-        rows.len()
+        "\n**{} scenarios x 2 seeds: {over} above 3 %, {below} below progressive** (below: more than 0.05 points of talk share). \
+         Mean talk / logged-in: engine {:.2} %, progressive {:.2} %.",
+        rows.len(),
+        eng_sum / n,
+        prog_sum / n
     );
     let above: Vec<_> = rows
         .iter()
@@ -93,9 +103,9 @@ fn main() {
         .collect();
     if !above.is_empty() {
         println!(
-            "\nThe runs above 3 % as one-day periods, and the same scenario and seed as a {PERIOD_DAYS}-day period:\n"
+            "\nThe runs above 3 % as a campaign's first day, and the same scenario and seed as its first {PERIOD_DAYS} days:\n"
         );
-        println!("| scenario | one-day period % | {PERIOD_DAYS}-day period % |");
+        println!("| scenario | first day % | first {PERIOD_DAYS} days % |");
         println!("|---|---|---|");
         for (i, (day, period)) in above {
             println!(

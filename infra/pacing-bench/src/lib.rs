@@ -563,7 +563,8 @@ pub fn run_observed(
 /// The inputs the capacity tuner would give the engine now: staffing
 /// snapshot, the last 15 minutes and the period's results, the ratio in
 /// force (for a ratio policy), target 3 %, bounds 1.0-[`GRID_MAX`], the ring
-/// limit and a seed from the time.
+/// limit, a seed from the time and the campaign's age
+/// ([`campaign_age_days`]).
 pub fn engine_inputs(d: &Dialer, ctx: &Ctx<'_>, seed: u64) -> PacingInputs {
     let s = d.snapshot();
     let current_ratio = match d.policy() {
@@ -588,7 +589,16 @@ pub fn engine_inputs(d: &Dialer, ctx: &Ctx<'_>, seed: u64) -> PacingInputs {
         max_ratio: GRID_MAX,
         ring_limit_seconds: d.model().ring_limit_s,
         seed: mix(seed, u64::from(ctx.day) * 86_400 + u64::from(ctx.clock)),
+        campaign_age_days: Some(campaign_age_days(ctx)),
     }
+}
+
+/// The campaign's age at `ctx`, as the tuner would see it: every run is a
+/// campaign that first dialled when the window opened on its first day, so
+/// a one-day scenario is day 1 (age 0 to 0.54) and a 30-day run's day `d`
+/// (from 0) is age `d` and a fraction.
+pub fn campaign_age_days(ctx: &Ctx<'_>) -> f64 {
+    f64::from(ctx.day) + f64::from(ctx.clock.saturating_sub(WINDOW_OPEN_S)) / 86_400.0
 }
 
 /// Lets the policy act for one second; returns the engine's decision on a tick.
@@ -939,6 +949,27 @@ mod tests {
 
     fn scenario(seeds: u32) -> Scenario {
         grid(seeds, false).remove(0)
+    }
+
+    #[test]
+    fn every_run_is_a_new_campaign_whose_age_counts_from_its_first_dial() {
+        let stats = IntervalStats::default();
+        let age = |day, clock| {
+            campaign_age_days(&Ctx {
+                clock,
+                day,
+                recent: &stats,
+                period: &stats,
+                today: &stats,
+                last_minute: (0, 0),
+            })
+        };
+        assert_eq!(age(0, WINDOW_OPEN_S), 0.0);
+        // Day 1 at 20:00: half a day old, young.
+        assert!((age(0, 20 * 3600) - 0.5).abs() < 1e-12);
+        // Day 30 of a 30-day run, at 08:00: 29 days, still young.
+        assert_eq!(age(PERIOD_DAYS - 1, WINDOW_OPEN_S), 29.0);
+        assert!(age(PERIOD_DAYS - 1, WINDOW_CLOSE_S) < pacing::MATURE_AGE_DAYS);
     }
 
     #[test]

@@ -45,7 +45,9 @@ second at a time, then 30 minutes for calls in progress to finish.
   21:00, intensity 0, lines topped up every second to round(L x (ready + talking)));
   and the engine, called every 5 minutes with what the capacity tuner gives it (staffing
   snapshot, the last 15 minutes and the period's results, the ratio in force, target
-  3 %, bounds 1.0-3.0, the ring limit, a seed from the time), its answer written only
+  3 %, bounds 1.0-3.0, the ring limit, a seed from the time, and the campaign's age:
+  every run is a new campaign, so a one-day scenario is its first day and a 30-day run
+  its first 30 days, young throughout, as the law sees them), its answer written only
   when it differs from the ratio in force by the tuner's hysteresis step (0.05) or is
   a fall to progressive (1.0).
 - **Metrics**: talk / logged-in and talk+wrap / logged-in time; period abandonment
@@ -138,8 +140,8 @@ what it predicted and what followed):
   progressive already keeps the team talking 77 % of the time).
 - **Where it wins**, it is mostly on the step change at 13:00 and on drifting answer rates
   (evening rise): a fixed ratio must be safe for the worst hours, the engine is not.
-- **Start of day and small teams** carry what is left. Each one-day scenario is a fresh
-  period: until the period holds some hundreds of live answers, a handful of abandons
+- **Start of day and small teams** carry what is left. Each one-day scenario is a new
+  campaign's first day: until the period holds some hundreds of live answers, a handful of abandons
   spends it, and the unlucky-interval test keeps the engine from spending a budget it does
   not have yet. Hour by hour on the 50-agent 5 % flat day the engine's talk share is 55-57 %
   in the first hour against 60-68 % for the hindsight ratio, then level. For a five-agent
@@ -148,26 +150,41 @@ what it predicted and what followed):
   they are not sampling noise, while the 10-agent, 300 s talk, step-change day's -1.2
   becomes -0.2: that one was. The engine also climbs from 1.0 in steps of at most 0.5 per
   interval, so where the best ratio is the bound (100 agents, 5 %) it loses about half a
-  point to a ratio that starts there. The 30-day runs, where the period has history, are where it wins most.
-- **Unseen days**: `cargo run --release -p pacing-bench --example unseen -- 100 7` draws
-  100 one-day scenarios outside this grid (agents 6-250, answers 2-45 %, talk 45-600 s);
-  the latest run (`docs/pacing-unseen.md`) has none above 3 % and none below progressive.
-  The small-team draw above is the harder check; its latest result is in
-  `docs/pacing-unseen-small-14.md`, whatever it shows. A draw made after the last change
-  (`300 16 25`, `docs/pacing-unseen-small-16.md`) has 2 of 600 days above 3 % (3.15 % and
+  point to a ratio that starts there. The 30-day runs, where the period builds up history
+  (a new campaign's first 30 days, young throughout), are where it wins (and on large
+  teams' drifting days).
+- **Young campaigns** (issue 13): the law measures a campaign younger than 30 days over
+  its whole life, which may end with any day, so every day of it must end lawful; the
+  engine is told the campaign's age, and every run here is a new campaign (a one-day
+  scenario its first day, a 30-day run its first 30 days). While young it spends no
+  unspent slack above its effective target (a quiet morning's savings stay as the
+  evening's reserve) and its unlucky-interval test takes the 90th percentile six times
+  instead of four. Before this, a small-team draw (`300 16 25`,
+  `docs/pacing-unseen-small-16.md`) had 2 of 600 first days above 3 % (3.15 % and
   3.23 %): teams of 10 and 23 at 2-3.5 % answers with long calls. On the 23-agent day, at
   19:45, every agent came to be talking while a ratio of 1.8 kept ringing 0.8 lines more
-  per agent, and 10 calls were abandoned within five minutes (the engine had predicted 0.5),
-  more than the worst of 200 replays of that exact state, which hold staffing and the answer
-  rate still (`calibrate --trace` prints the replays' mean, 90th percentile and maximum: 0.85,
-  3 and 9); the rest of the day was too short to repay it. A one-day scenario is a
-  period that starts that morning (a new deployment's first day); run as a 30-day period (the
-  example does so for every day above 3 %) the same scenarios and seeds end at 2.17 % and
-  2.36 %. Keeping more in reserve would cover such bursts only at a cost to every small team,
-  which is where the engine already trails the hindsight ratio (a reserve of two abandons
-  cost 0.3 points on the grid and still left a day above 3 %); letting unspent budget buy
-  more than a 25 % higher rate gained 0.1-0.2 points on a six-seed grid and put 1-4 of the 600
-  days of draw 14 above 3 %.
+  per agent, and 10 calls were abandoned within five minutes (the engine had predicted
+  0.5), more than the worst of 200 replays of that exact state, which hold staffing and
+  the answer rate still (`calibrate --trace` prints the replays' mean, 90th percentile and
+  maximum: 0.85, 3 and 9); the rest of the day was too short to repay it. Now that draw
+  has none (worst 2.72 %) and a draw looked at only after the change (`300 17 25`,
+  `docs/pacing-unseen-small-17.md`) none either (worst 2.99 %). The cost on small teams'
+  first days is about 0.4 points of talk share (draw 16: 61.1 % -> 60.7 %; draw 14:
+  61.5 % -> 61.1 %, worst day 2.83 % -> 2.77 %), and fewer of them fall below
+  progressive (draw 16: 6 -> 5 of 300; draw 14: 9 -> 6; draw 17: 10). Tried on the way:
+  keeping 5-10 abandons in reserve closed both days but made a small team's first
+  morning progressive (a 10-agent day lost 12 points); a young tail factor of 8 alone
+  cost 0.5 points on draw 16; no slack spending alone, 0.26 points but a day at 2.90 %.
+  On this grid, where every run is a young campaign, the engine's mean talk share falls
+  from 64.8 % to 64.4 % and its mean abandonment from 1.96 % to 1.63 %: holding every
+  interval at or under the effective target also holds back large teams, whose headroom
+  is hundreds of abandons by midday (a young campaign could spend the slack beyond a
+  burst's worth of reserve; not tried yet).
+- **Unseen days**: `cargo run --release -p pacing-bench --example unseen -- 100 7` draws
+  100 one-day scenarios outside this grid (agents 6-250, answers 2-45 %, talk 45-600 s);
+  the latest run is in `docs/pacing-unseen.md`. The small-team draws (6-25 agents) are
+  the harder check; their latest results are in `docs/pacing-unseen-small-14.md`,
+  `-16.md` and `-17.md`, whatever they show.
 - **ViciDial**: TAPERED only tapers after 11:00 and only once today's drop rate is
   above 3 %, so it overdials hard all morning; its utilisation comes with about 20 %
   abandonment. AVERAGE halves the level whenever the day is over 3 %, then climbs

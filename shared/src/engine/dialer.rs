@@ -5,7 +5,7 @@
 //! the same result on every machine. Time is a plain `f64` number of seconds
 //! from the model's own origin (0.0 when it is created).
 //!
-//! # Semantics (the contract's "simulator's dialer" section)
+//! # Semantics (docs/cxone-api.md, "Dialler semantics")
 //! - Staffed agents `S = available + working`; agents in ACW and paused
 //!   (unavailable) agents are not staffed.
 //! - Lines in progress are calls that are ringing, answered and waiting for an
