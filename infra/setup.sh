@@ -2,7 +2,9 @@
 # Idempotent set-up for a fresh clone:
 #   - rustfmt and clippy components (skipped when already present),
 #   - a Python virtual environment at <repo>/.venv with infra/requirements.txt
-#     (moto's server for local DynamoDB + Secrets Manager, cfn-lint, SAM CLI).
+#     (moto's server for local DynamoDB + Secrets Manager, cfn-lint, SAM CLI),
+#   - Debian's chromium and chromium-driver for the dashboard's browser test
+#     (tests/tests/dashboard.rs), installed with apt-get when missing.
 # Re-running is cheap: pip is skipped while the requirements' hash matches the
 # stamp written after the last successful install. Quiet on success.
 #
@@ -68,4 +70,27 @@ if [[ "$want" != "$have" ]]; then
         [[ -x "$VENV/bin/$tool" ]] || die "$tool missing from $VENV/bin after install"
     done
     echo "$want" >"$STAMP"
+fi
+
+# --- Headless browser for the dashboard test -------------------------------
+# Debian's packages (no browser download of its own). Without apt the test
+# fails and says why; it is never skipped silently.
+have_browser() {
+    command -v chromedriver >/dev/null 2>&1 && { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; }
+}
+if ! have_browser; then
+    if command -v apt-get >/dev/null 2>&1; then
+        sudo_cmd=()
+        [[ "$(id -u)" -ne 0 ]] && command -v sudo >/dev/null 2>&1 && sudo_cmd=(sudo)
+        log="$(mktemp)"
+        if ! { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends chromium chromium-driver; } >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            die "apt-get install chromium chromium-driver failed (the dashboard's browser test needs them)"
+        fi
+        rm -f "$log"
+        have_browser || die "chromium or chromedriver still missing after apt-get install"
+    else
+        echo "setup: warning: apt-get not found: install chromium and chromedriver yourself; tests/tests/dashboard.rs fails without them" >&2
+    fi
 fi

@@ -1,7 +1,8 @@
 //! The operator API's error body: `{"error": code, "message": text, "details": [...]}`.
 //!
 //! One type for every HTTP function so codes and statuses stay consistent
-//! (design.md, "Operator HTTP API"). A 500 never carries internals.
+//! (docs/architecture.md, "Operator API and dashboard"). A 500 never
+//! carries internals.
 
 use serde::Serialize;
 use serde_json::Value;

@@ -65,6 +65,49 @@ impl CampaignConfig {
     }
 }
 
+/// Where a campaign is in its life: the law's abandonment period is its
+/// last 30 days, or its whole life while that is shorter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CampaignLife {
+    /// Days since it first dialled (0 when its start is later than now).
+    pub age_days: f64,
+    /// Start of the abandonment period: 30 days back, or the campaign's start if later.
+    pub period_from: chrono::DateTime<chrono::Utc>,
+}
+
+impl CampaignLife {
+    /// The life at `now` of a campaign with `config`, whose config was first
+    /// written at `first_written` (used when it gives no `firstDialDate`).
+    /// A start at or after `now` (clock skew, a date typed ahead) counts as a
+    /// campaign of age 0 with the full 30-day window.
+    pub fn of(
+        config: &CampaignConfig,
+        first_written: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> CampaignLife {
+        let start = config.started_at(first_written);
+        let thirty = now
+            - chrono::Duration::days(i64::from(
+                crate::engine::compliance::ABANDONMENT_PERIOD_DAYS,
+            ));
+        if start >= now {
+            return CampaignLife {
+                age_days: 0.0,
+                period_from: thirty,
+            };
+        }
+        CampaignLife {
+            age_days: (now - start).num_seconds() as f64 / 86_400.0,
+            period_from: start.max(thirty),
+        }
+    }
+
+    /// The period's length so far, in days (at most 30).
+    pub fn period_days(&self, now: chrono::DateTime<chrono::Utc>) -> f64 {
+        (now - self.period_from).num_seconds() as f64 / 86_400.0
+    }
+}
+
 /// Pacing targets and bounds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

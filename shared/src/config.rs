@@ -23,7 +23,8 @@ pub enum ConfigError {
     },
 }
 
-/// The bundle's settings from the environment (see design.md, "Fixed interfaces").
+/// The bundle's settings from the environment (see docs/architecture.md,
+/// "Environment and secret").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// `CXONE_SECRET_ID`: name or ARN of the secret in Secrets Manager.

@@ -30,6 +30,10 @@ pub struct Envelope {
     pub raw_skill_id: String,
     /// The body's bytes (empty when there is none).
     pub body: Vec<u8>,
+    /// The query string's parameters, in order (`?a=1&b=2`), decoded.
+    pub query: Vec<(String, String)>,
+    /// The `Idempotency-Key` header's raw bytes, when sent.
+    pub idempotency_key: Option<Vec<u8>>,
 }
 
 impl Envelope {
@@ -38,15 +42,38 @@ impl Envelope {
         let (time, actor, context_request_id, route_key) = match request.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => (
                 DateTime::<Utc>::from_timestamp_millis(ctx.time_epoch),
-                ctx.authorizer
-                    .as_ref()
-                    .and_then(|a| a.iam.as_ref())
-                    .and_then(|iam| iam.user_arn.clone()),
+                ctx.authorizer.as_ref().and_then(|a| {
+                    a.iam
+                        .as_ref()
+                        .and_then(|iam| iam.user_arn.clone())
+                        .or_else(|| {
+                            // A person signed in through the JWT authorizer (the dashboard).
+                            let claims = &a.jwt.as_ref()?.claims;
+                            let who = claims
+                                .get("email")
+                                .or_else(|| claims.get("cognito:username"))
+                                .or_else(|| claims.get("sub"))?;
+                            Some(format!("jwt:{who}"))
+                        })
+                }),
                 ctx.request_id.clone(),
                 ctx.route_key.clone(),
             ),
             _ => (None, None, None, None),
         };
+        let query = request
+            .uri()
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let idempotency_key = request
+            .headers()
+            .get(crate::idempotency::http::IDEMPOTENCY_KEY_HEADER)
+            .map(|v| v.as_bytes().to_vec());
         let path = request.raw_http_path().to_owned();
         let raw_skill_id = request
             .path_parameters_ref()
@@ -68,7 +95,17 @@ impl Envelope {
             path,
             raw_skill_id,
             body: body_bytes(request.body()),
+            query,
+            idempotency_key,
         }
+    }
+
+    /// The first value of query parameter `name`, when present.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The path's segments, without leading or trailing slashes.

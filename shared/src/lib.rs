@@ -14,6 +14,7 @@
 //! - [`campaign_config`]: the campaign config JSON, parsed and validated;
 //! - [`safe_write`]: the lease-guarded, override-respecting write of CXone settings;
 //! - [`guard`]: the window guard's reads and actions for the skill that dials;
+//! - [`skill_reading`]: what the pacing engine reads from CXone for one skill;
 //! - [`webhook`]: signed event intake (signature, body validation, counters);
 //! - [`observability`]: JSON logs and CloudWatch embedded metrics;
 //! - [`wiring`]: the clients a function builds once per cold start.
@@ -31,6 +32,7 @@ pub mod invocation;
 pub mod observability;
 pub mod safe_write;
 pub mod secret;
+pub mod skill_reading;
 pub mod store;
 pub mod webhook;
 pub mod wiring;

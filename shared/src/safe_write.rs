@@ -1,4 +1,4 @@
-//! Safe writes of CXone general settings (design.md, "Safe writes").
+//! Safe writes of CXone general settings (docs/architecture.md, "Safe writes").
 //!
 //! CXone has no ETag, so the bundle guards its own writes:
 //! 1. the caller holds the campaign's lease ([`crate::store::state::StateStore::acquire_lease`]);
@@ -8,8 +8,9 @@
 //!    the hold and the override is reported; changes below the hysteresis
 //!    step are not written;
 //! 3. [`SafeWriter::apply`] re-reads just before writing (a person may have
-//!    edited in between), writes only the fields that change, reads back to
-//!    confirm, and records what it wrote.
+//!    edited in between), records the value it is about to write (so a write
+//!    whose confirmation is lost is still known as the bundle's), writes only
+//!    the fields that change, reads back to confirm, and records what it wrote.
 //!
 //! [`plan`] is pure; [`SafeWriter`] does the I/O.
 
@@ -345,6 +346,51 @@ impl<'a> SafeWriter<'a> {
             self.state.put_fields(skill_id, &records).await?;
         }
         outcomes.sort_by(|a, b| a.field.cmp(&b.field));
+        Ok(outcomes)
+    }
+}
+
+impl SafeWriter<'_> {
+    /// An operator's write through the API: the fields are written whatever
+    /// a person's hold or the hysteresis step says (the operator decides),
+    /// through the same re-read, write, read-back and record, and are then
+    /// held as the operator's for `hold`, so the tuner does not undo them.
+    /// The caller must hold the campaign's lease.
+    pub async fn apply_as_operator(
+        &self,
+        skill_id: i64,
+        desired: &[Desired],
+        first_read: &Map<String, Value>,
+        now: DateTime<Utc>,
+        hold: Duration,
+        deadline: &Deadline,
+    ) -> Result<Vec<FieldOutcome>, SafeWriteError> {
+        let mut records = self.state.get_fields(skill_id).await?;
+        let wanted: Vec<Desired> = desired
+            .iter()
+            .map(|want| {
+                // The live value is the baseline: no person's edit to respect.
+                let record = records.entry(want.field.clone()).or_default();
+                record.held_until = None;
+                record.override_value = None;
+                record.last_written = number(first_read, &want.field).map(Value::from);
+                Desired {
+                    always_write: Some(want.value),
+                    ..want.clone()
+                }
+            })
+            .collect();
+        self.state.put_fields(skill_id, &records).await?;
+        let outcomes = self
+            .apply(skill_id, &wanted, first_read, now, hold, deadline)
+            .await?;
+        let mut records = self.state.get_fields(skill_id).await?;
+        for outcome in outcomes.iter().filter(|o| o.status == FieldStatus::Written) {
+            let record = records.entry(outcome.field.clone()).or_default();
+            record.held_until = Some(now + hold);
+            record.override_value = Some(wire_number(outcome.desired));
+        }
+        self.state.put_fields(skill_id, &records).await?;
         Ok(outcomes)
     }
 }

@@ -1,9 +1,9 @@
 //! The bundle's secret: CXone credentials and webhook signing secrets.
 //!
-//! Stored as JSON in Secrets Manager (design.md, "Fixed interfaces"), cached
-//! with a TTL across warm invocations, and re-read on demand when CXone
-//! rejects the credentials (rotation). Secret values never appear in `Debug`
-//! output or logs: they are [`SecretString`]s.
+//! Stored as JSON in Secrets Manager (docs/architecture.md, "Environment and
+//! secret"), cached with a TTL across warm invocations, and re-read on demand
+//! when CXone rejects the credentials (rotation). Secret values never appear
+//! in `Debug` output or logs: they are [`SecretString`]s.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -431,3 +431,35 @@ async fn a_slow_cxone_still_leaves_the_audit_record_before_the_deadline() {
         failed[0].why
     );
 }
+
+#[tokio::test]
+async fn a_backup_that_is_a_campaign_of_its_own_is_tuned_once_as_itself() {
+    let stack = TestStack::start(scenario("2026-03-03T17:00:00Z")).await;
+    configure(&stack, &["America/New_York"], &[]).await;
+    let own = json!({
+        "enabled": true, "timeZone": "America/New_York",
+        "recipientTimeZones": ["America/Los_Angeles"],
+        "pacing": {"targetAbandonPct": 2.0, "minRatio": 1.0, "maxRatio": 2.0}
+    });
+    let config = CampaignConfig::parse(own.to_string().as_bytes(), 1002).unwrap();
+    stack
+        .deps()
+        .state()
+        .put_config(1002, &config, None, "test", at("2026-03-01T00:00:00Z"))
+        .await
+        .unwrap()
+        .unwrap();
+    fail_over(&stack, at("2026-03-03T17:10:00Z")).await;
+    let report = tune(&stack, at("2026-03-03T17:15:00Z")).await;
+    let campaigns = report["campaigns"].as_array().unwrap();
+    let primary = campaigns.iter().find(|c| c["skillId"] == 1001).unwrap();
+    assert_eq!(primary["outcome"], "on_backup", "{report}");
+    assert_eq!(primary["diallingSkillId"], 1002);
+    let backup = campaigns.iter().find(|c| c["skillId"] == 1002).unwrap();
+    assert_eq!(backup["diallingSkillId"], 1002, "{report}");
+    assert_eq!(
+        settings_puts(&stack, 1002).await,
+        1,
+        "one writer for one skill"
+    );
+}

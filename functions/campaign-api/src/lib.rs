@@ -1,23 +1,45 @@
-//! The operator HTTP API (API Gateway HTTP API, IAM auth).
+//! The operator HTTP API (API Gateway HTTP API): IAM-signed for scripts,
+//! JWT-authorised under `/ui` for the dashboard in a browser.
 //!
-//! Routes so far: `GET` and `PUT /campaigns/{skillId}/config`. `main.rs`
-//! only builds [`Api`] once per cold start and hands it requests.
+//! One file per resource: [`routes`] (the routing table), [`config`]
+//! (`GET/PUT /campaigns/{skillId}/config`), [`health`] (`GET /campaigns`,
+//! `GET /campaigns/{skillId}/health`), [`control`] (pause, resume,
+//! failback), [`pacing`] (`PUT /campaigns/{skillId}/pacing`, simulated
+//! first), [`audit_trail`] (`GET /campaigns/{skillId}/audit`), [`dashboard`]
+//! (`GET /`), [`tenant`] (checks of skills in CXone), [`provisioning`]
+//! (`POST /campaigns`, its body in [`provisioning_request`]), [`contacts`]
+//! (`POST /campaigns/{skillId}/contacts`, its rows in [`contact_rows`], its
+//! rules in [`screening`]). `main.rs` only builds
+//! [`Api`] once per cold start and hands it requests.
 //!
-//! A `PUT` is checked in order: the body ([`shared::campaign_config`]: 400
-//! for shape, 422 for values); the campaign's skill in CXone ([`tenant`]:
-//! 404 unknown, 422 not outbound Personal Connection); the failover backup,
-//! if any (422 naming `failover.backupSkillId` when it does not exist, is not
-//! outbound Personal Connection or is not scrubbed by an active DNC group).
-//! CXone calls get the invocation deadline less
-//! [`shared::deadline::RECORD_RESERVE`]; the config and its audit record are
-//! then written in one DynamoDB transaction (409 when the config changed in
-//! between, 503 when storage fails; either way nothing is written).
+//! Every route that writes answers errors as JSON `{"error", "message",
+//! "details"}` (400 malformed, 404 unknown campaign, 409 in progress, 422
+//! refused by law or limits, 429 throttled, 502 CXone failed, 503 storage
+//! failed). CXone calls get the invocation deadline less
+//! [`shared::deadline::RECORD_RESERVE`].
 
 pub mod api;
+pub mod audit_trail;
+pub mod config;
+pub mod contact_rows;
+pub mod contacts;
+pub mod control;
+pub mod dashboard;
+pub mod health;
+pub mod pacing;
+pub mod provisioning;
+pub mod provisioning_request;
+pub mod routes;
+pub mod screening;
 pub mod tenant;
 
-pub use api::{parse_request, Api, ApiRequest, Route, AUDIT_ACTION, FUNCTION_NAME, MAX_BODY_BYTES};
+pub use api::Api;
+pub use config::AUDIT_ACTION;
+pub use routes::{parse_request, ApiRequest, Route, FUNCTION_NAME, MAX_BODY_BYTES};
 
+use failover_checker::FailoverChecker;
+use shared::store::events::EventStore;
+use shared::store::failover::FailoverStore;
 use shared::wiring::Deps;
 
 impl Api {
@@ -27,6 +49,10 @@ impl Api {
             cxone: deps.cxone.clone(),
             state: deps.state(),
             audit: deps.audit(),
+            events: EventStore::new(deps.dynamo.clone(), deps.config.state_table.clone()),
+            failover: FailoverStore::new(deps.dynamo.clone(), deps.config.state_table.clone()),
+            idempotency: deps.idempotency(),
+            checker: FailoverChecker::new(deps),
         }
     }
 }

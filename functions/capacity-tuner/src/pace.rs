@@ -14,60 +14,24 @@
 //! ring time is lawful again: without the safe harbor every abandoned call
 //! would be a violation.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde_json::{json, Map, Value};
 use tracing::info;
 
 use shared::deadline::Deadline;
 use shared::engine::compliance::MIN_RING_SECONDS;
 use shared::engine::pacing::{
-    self, PacingDecision, PacingInputs, PacingMode, Results, Staffing, LEGAL_MAX_ABANDON_PCT,
+    self, PacingDecision, PacingInputs, PacingMode, LEGAL_MAX_ABANDON_PCT,
 };
 use shared::safe_write::{number, Desired, FieldOutcome, FieldStatus, SafeWriter};
+use shared::skill_reading::{SkillReading, RING_FIELD};
 use shared::store::audit::AuditRecord;
 use shared::store::state::StoredConfig;
 
 use crate::tuner::{CampaignReport, Run, Tuner, FUNCTION_NAME};
 
-/// How far back the "recent interval" reaches.
-pub const RECENT_WINDOW_MINUTES: i64 = 15;
-/// The abandonment accounting period (FTC TSR): 30 days.
-pub const PERIOD_DAYS: i64 = 30;
 /// Hysteresis on `abandonRateThreshold` (percent).
 pub const THRESHOLD_HYSTERESIS: f64 = 0.1;
-/// CXone's ring-time field.
-pub const RING_FIELD: &str = "maximumRingingDuration";
-
-/// Where the campaign is in its life: the law's period is its last 30 days,
-/// or its whole life while that is shorter.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CampaignLife {
-    /// Days since it first dialled (0 when its start is unknown or later than now).
-    pub age_days: f64,
-    /// Start of the abandonment period: 30 days back, or the campaign's start if later.
-    pub period_from: DateTime<Utc>,
-}
-
-impl CampaignLife {
-    /// The life of `stored` at `now`: its `firstDialDate`, else its config's
-    /// first write. A start at or after `now` (clock skew, a date typed
-    /// ahead) counts as a campaign of age 0 with the full 30-day window.
-    pub fn of(stored: &StoredConfig, now: DateTime<Utc>) -> CampaignLife {
-        let written = stored.created_at.unwrap_or(stored.updated_at);
-        let start = stored.config.started_at(written);
-        let thirty = now - Duration::days(PERIOD_DAYS);
-        if start >= now {
-            return CampaignLife {
-                age_days: 0.0,
-                period_from: thirty,
-            };
-        }
-        CampaignLife {
-            age_days: (now - start).num_seconds() as f64 / 86_400.0,
-            period_from: start.max(thirty),
-        }
-    }
-}
 
 /// What the ring-time check found and did.
 #[derive(Clone, Debug, PartialEq)]
@@ -107,56 +71,15 @@ impl Tuner {
     ) -> Result<CampaignReport, String> {
         let config = &stored.config;
         let now = run.tick.time;
-        let activity = self
-            .cxone
-            .skill_activity(skill_id, deadline)
+        let mut reading = SkillReading::read(&self.cxone, stored, skill_id, now, deadline)
             .await
-            .map_err(|e| format!("reading staffing: {e}"))?;
-        let recent = self
-            .cxone
-            .skill_summary(
-                skill_id,
-                now - Duration::minutes(RECENT_WINDOW_MINUTES),
-                now,
-                deadline,
-            )
-            .await
-            .map_err(|e| format!("reading recent results: {e}"))?;
-        let life = CampaignLife::of(stored, now);
-        let period = self
-            .cxone
-            .skill_summary(skill_id, life.period_from, now, deadline)
-            .await
-            .map_err(|e| format!("reading the period's results: {e}"))?;
-        let mut settings = self
-            .cxone
-            .general_settings(skill_id, deadline)
-            .await
-            .map_err(|e| format!("reading general settings: {e}"))?
-            .to_map();
+            .map_err(|e| e.to_string())?;
         let hold = Duration::minutes(i64::from(config.override_hold_minutes));
         let ring = self
-            .check_ring(stored, skill_id, &mut settings, run, hold, deadline)
+            .check_ring(stored, skill_id, &mut reading.settings, run, hold, deadline)
             .await?;
-        let current_ratio = number(&settings, "maximumRatio").unwrap_or(1.0);
-        let inputs = PacingInputs {
-            staffing: Staffing {
-                available: activity.agents_available,
-                working: activity.agents_working,
-                acw: activity.agents_acw,
-                logged_in: activity.agents_logged_in,
-            },
-            recent: results(&recent),
-            period: results(&period),
-            recent_seconds: (RECENT_WINDOW_MINUTES * 60) as f64,
-            current_ratio,
-            target_abandon_pct: config.pacing.target_abandon_pct,
-            min_ratio: config.pacing.min_ratio,
-            max_ratio: config.pacing.max_ratio,
-            ring_limit_seconds: number(&settings, RING_FIELD).unwrap_or(0.0),
-            // Same skill and tick, same prediction: a replay decides the same.
-            seed: pacing::predict::mix(skill_id as u64, now.timestamp_millis() as u64),
-        };
+        let settings = &reading.settings;
+        let inputs = reading.inputs(stored);
         let decision = match &ring {
             RingCheck::NonCompliant { live, why } => progressive_for_ring(&inputs, *live, why),
             _ => pacing::decide(&inputs),
@@ -171,7 +94,7 @@ impl Tuner {
             },
         ];
         let outcomes = SafeWriter::new(&self.cxone, &self.state)
-            .apply(skill_id, &desired, &settings, now, hold, deadline)
+            .apply(skill_id, &desired, settings, now, hold, deadline)
             .await
             .map_err(|e| format!("writing settings: {e}"))?;
         let outcome = summarise(&outcomes);
@@ -365,16 +288,6 @@ fn decision_record(
     }
 }
 
-fn results(summary: &shared::cxone::SkillSummary) -> Results {
-    Results {
-        dials: summary.dials,
-        connects: summary.connects,
-        abandons: summary.abandon_count,
-        mean_talk_seconds: summary.average_talk_time.unwrap_or(0.0),
-        mean_wrap_seconds: summary.average_wrap_time.unwrap_or(0.0),
-    }
-}
-
 /// One word for the campaign's tick, most noteworthy first: `failed` if a
 /// write was not confirmed, `held` if a person's change was respected, `written`
 /// if anything was written, else `unchanged`. Per-field detail is in the audit.
@@ -396,6 +309,7 @@ fn summarise(outcomes: &[FieldOutcome]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
     use shared::campaign_config::CampaignConfig;
 
     fn stored(first_dial: Option<&str>, created: &str) -> StoredConfig {
@@ -419,17 +333,21 @@ mod tests {
         }
     }
 
+    fn life_of(stored: &StoredConfig, now: DateTime<Utc>) -> shared::campaign_config::CampaignLife {
+        stored.life(now)
+    }
+
     #[test]
     fn a_young_campaigns_period_is_its_life() {
         let now: DateTime<Utc> = "2026-03-05T15:00:00Z".parse().unwrap();
-        let life = CampaignLife::of(&stored(None, "2026-03-04T15:00:00Z"), now);
+        let life = life_of(&stored(None, "2026-03-04T15:00:00Z"), now);
         assert!((life.age_days - 1.0).abs() < 1e-9);
         assert_eq!(
             life.period_from,
             "2026-03-04T15:00:00Z".parse::<DateTime<Utc>>().unwrap()
         );
         // The first dial date (local midnight, EST) wins over the config's write.
-        let life = CampaignLife::of(&stored(Some("2026-03-05"), "2026-03-01T00:00:00Z"), now);
+        let life = life_of(&stored(Some("2026-03-05"), "2026-03-01T00:00:00Z"), now);
         assert_eq!(
             life.period_from,
             "2026-03-05T05:00:00Z".parse::<DateTime<Utc>>().unwrap()
@@ -440,10 +358,10 @@ mod tests {
     #[test]
     fn an_old_campaigns_period_is_30_days_and_a_future_start_is_age_0() {
         let now: DateTime<Utc> = "2026-06-05T15:00:00Z".parse().unwrap();
-        let life = CampaignLife::of(&stored(Some("2026-01-10"), "2026-05-01T00:00:00Z"), now);
+        let life = life_of(&stored(Some("2026-01-10"), "2026-05-01T00:00:00Z"), now);
         assert!(life.age_days > 140.0);
         assert_eq!(life.period_from, now - Duration::days(30));
-        let life = CampaignLife::of(&stored(None, "2026-07-01T00:00:00Z"), now);
+        let life = life_of(&stored(None, "2026-07-01T00:00:00Z"), now);
         assert_eq!(life.age_days, 0.0);
         assert_eq!(life.period_from, now - Duration::days(30));
     }

@@ -78,8 +78,9 @@ pub struct CampaignReport {
     /// failed over (absent when not known).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dialling_skill_id: Option<i64>,
-    /// `written`, `unchanged`, `held`, `skipped`, `stopped`, `in_transition`,
-    /// `failed`.
+    /// `written`, `unchanged`, `held`, `skipped`, `stopped`, `paused`,
+    /// `in_transition`, `on_backup` (the backup is a campaign of its own,
+    /// tuned as such), `failed`.
     pub outcome: String,
     /// The decided ratio, when a decision was made.
     pub maximum_ratio: Option<f64>,
@@ -260,12 +261,13 @@ impl Tuner {
     async fn both_passes(&self, enabled: &[StoredConfig], run: &Run<'_>) -> Vec<CampaignReport> {
         let cxone_deadline = run.invocation.deadline.for_cxone();
         let guard_end = cxone_deadline.capped_after(cxone_deadline.remaining() / 2);
+        let campaigns: Vec<i64> = enabled.iter().map(|c| c.skill_id).collect();
         let mut steps = Vec::with_capacity(enabled.len());
         for (i, stored) in enabled.iter().enumerate() {
             let slice = share(&guard_end, enabled.len() - i);
             let span = tracing::info_span!("campaign", skill_id = stored.skill_id, pass = "guard");
             steps.push(
-                self.guard_campaign(stored, run, &slice)
+                self.guard_campaign(stored, &campaigns, run, &slice)
                     .instrument(span)
                     .await,
             );
@@ -359,6 +361,7 @@ impl Tuner {
     async fn guard_campaign(
         &self,
         stored: &StoredConfig,
+        campaigns: &[i64],
         run: &Run<'_>,
         deadline: &Deadline,
     ) -> GuardStep {
@@ -366,7 +369,9 @@ impl Tuner {
             Ok(lease) => lease,
             Err(report) => return GuardStep::Done(report),
         };
-        let step = self.guard_under_lease(stored, run, deadline).await;
+        let step = self
+            .guard_under_lease(stored, campaigns, run, deadline)
+            .await;
         self.release(&lease).await;
         step
     }
@@ -374,10 +379,30 @@ impl Tuner {
     async fn guard_under_lease(
         &self,
         stored: &StoredConfig,
+        campaigns: &[i64],
         run: &Run<'_>,
         deadline: &Deadline,
     ) -> GuardStep {
         let skill_id = stored.skill_id;
+        match self.state.get_pause(skill_id).await {
+            Ok(pause) if pause.paused => {
+                let why = format!(
+                    "paused by {} ({}): the campaign stays stopped until an operator resumes it",
+                    pause.by.as_deref().unwrap_or("an operator"),
+                    pause.reason.as_deref().unwrap_or("no reason given")
+                );
+                self.audit_simple(stored, run, "paused", &why, json!({}))
+                    .await;
+                return GuardStep::Done(CampaignReport::new(skill_id, None, "paused", Some(why)));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return GuardStep::Done(
+                    self.failed(stored, None, run, format!("reading the pause record: {e}"))
+                        .await,
+                )
+            }
+        }
         let dialling = match self.dialling(stored).await {
             Ok(Dialling::Skill(id)) => id,
             Ok(Dialling::InTransition(state)) => {
@@ -393,6 +418,20 @@ impl Tuner {
             }
             Err(why) => return GuardStep::Done(self.failed(stored, None, run, why).await),
         };
+        if dialling != skill_id && campaigns.contains(&dialling) {
+            // The backup is an enabled campaign of its own: it is guarded and
+            // paced as that campaign (its own recipients, history and lease),
+            // never by two campaigns at once.
+            let why = format!(
+                "on backup skill {dialling}, which is guarded and paced as a campaign of its own"
+            );
+            return GuardStep::Done(CampaignReport::new(
+                skill_id,
+                Some(dialling),
+                "on_backup",
+                Some(why),
+            ));
+        }
         let acting = Acting {
             actor: FUNCTION_NAME,
             time: run.tick.time,

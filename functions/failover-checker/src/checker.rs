@@ -1,5 +1,7 @@
-//! One tick of the failover checker, the transitions it drives, and the
-//! operator's failback.
+//! The failover checker's types and one tick: every campaign with a
+//! failover config, its success rate judged, its transition begun when
+//! confirmed ([`crate::transition`]); the operator's failback is in
+//! [`crate::failback`].
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -7,27 +9,25 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
-use tracing::{error, info, warn, Instrument};
+use tracing::{info, warn, Instrument};
 
 use shared::campaign_config::FailoverConfig;
-use shared::cxone::{CxoneClient, CxoneError};
-use shared::engine::window_guard::GuardAction;
-use shared::guard::{GuardError, WindowGuard};
+use shared::cxone::CxoneClient;
 use shared::idempotency::{unix_now_ms, IdempotencyError, IdempotencyStore};
 use shared::invocation::Invocation;
 use shared::observability::{Metrics, Unit};
-use shared::store::audit::{AuditRecord, AuditStore};
+use shared::store::audit::AuditStore;
 use shared::store::events::EventStore;
-use shared::store::failover::{
-    Evidence, FailoverRecord, FailoverState, FailoverStore, Swap, TransitionStep,
-};
-use shared::store::state::{Lease, LeaseError, StateStore, StoredConfig};
+use shared::store::failover::{Evidence, FailoverRecord, FailoverState, FailoverStore, Swap};
+use shared::store::state::{StateStore, StoredConfig};
 use shared::store::StoreError;
 
 use crate::decide::{
     decide_backup, decide_primary, recovery_level, verdict, BackupDecision, PrimaryDecision,
     Streak, Verdict,
 };
+
+use crate::transition::Direction;
 
 /// The function's name: actor of its audit records, `Function` metric dimension.
 pub const FUNCTION_NAME: &str = "failover-checker";
@@ -66,99 +66,6 @@ impl CheckError {
     }
 }
 
-/// Why an operator's failback did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum FailbackError {
-    /// A failover or failback of this campaign is being carried out right now
-    /// (or a failover must first be completed by the next tick): retry later.
-    #[error("campaign {skill_id} is {state}; retry once it has settled")]
-    InProgress {
-        /// The campaign.
-        skill_id: i64,
-        /// Its state.
-        state: FailoverState,
-    },
-    /// Another of the bundle's writers holds the campaign's lease.
-    #[error("campaign {skill_id} is being written by {owner}; retry shortly")]
-    Busy {
-        /// The campaign.
-        skill_id: i64,
-        /// The lease holder.
-        owner: String,
-    },
-    /// CXone refused or failed to stop or start a skill.
-    #[error("CXone failed: {0}")]
-    Cxone(#[from] CxoneError),
-    /// Storage failed.
-    #[error("storage failed: {0}")]
-    Storage(#[from] StoreError),
-    /// The stored record cannot be acted on.
-    #[error("failover record of campaign {skill_id} is unusable: {reason}")]
-    Corrupt {
-        /// The campaign.
-        skill_id: i64,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-impl FailbackError {
-    /// The HTTP status a route answers with: 409 in progress or busy, 502
-    /// CXone, 503 storage, 500 corrupt state.
-    pub fn status(&self) -> u16 {
-        match self {
-            FailbackError::InProgress { .. } | FailbackError::Busy { .. } => 409,
-            FailbackError::Cxone(_) => 502,
-            FailbackError::Storage(_) => 503,
-            FailbackError::Corrupt { .. } => 500,
-        }
-    }
-}
-
-/// What an operator's failback did.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "outcome")]
-pub enum FailbackOutcome {
-    /// The backup was stopped and the primary started; the campaign is on its primary again.
-    FailedBack {
-        /// The backup skill that was stopped.
-        backup_skill_id: i64,
-    },
-    /// The campaign was on its primary already: nothing done.
-    AlreadyOnPrimary,
-}
-
-/// Whether a transition started the skill it moves to.
-enum Started {
-    /// Started: calling is lawful now.
-    Yes,
-    /// Left stopped (and marked as the window guard's), with the guard's reason.
-    LeftStopped(String),
-}
-
-fn guard_error(e: GuardError) -> TransitionError {
-    match e {
-        GuardError::Cxone { source, .. } => TransitionError::Cxone(source),
-        GuardError::Store { source, .. } => TransitionError::Storage(source),
-        other => TransitionError::Guard(other.to_string()),
-    }
-}
-
-/// Why a transition stopped part-way (internal).
-#[derive(Debug, thiserror::Error)]
-enum TransitionError {
-    #[error("CXone failed: {0}")]
-    Cxone(#[from] CxoneError),
-    #[error("the window guard could not decide: {0}")]
-    Guard(String),
-    #[error("storage failed: {0}")]
-    Storage(#[from] StoreError),
-    #[error("another invocation took the transition over")]
-    Lost,
-    #[error("{0}")]
-    Corrupt(String),
-}
-
 pub use shared::invocation::Tick;
 
 impl From<shared::invocation::BadEvent> for CheckError {
@@ -182,7 +89,7 @@ pub struct CampaignReport {
     /// transition another invocation began), `in_progress` (another
     /// invocation is carrying one out), `deferred` (another writer holds the
     /// campaign's lease), `stale` (an event older than the last check),
-    /// `disabled`, `failed`.
+    /// `disabled`, `paused` (an operator paused it), `failed`.
     pub outcome: String,
     /// What the counters said, when read.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -224,69 +131,21 @@ pub struct FailoverChecker {
 }
 
 /// Who acts, when, in which invocation, for which event (operator: none).
-struct Ctx<'a> {
-    actor: &'a str,
-    time: DateTime<Utc>,
-    invocation: &'a Invocation,
-    event_id: Option<&'a str>,
-    audit_failures: &'a AtomicU32,
-}
-
-/// Which way a transition goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Direction {
-    Over,
-    Back,
-}
-
-impl Direction {
-    fn of(state: FailoverState) -> Option<Self> {
-        match state {
-            FailoverState::FailingOver => Some(Direction::Over),
-            FailoverState::FailingBack => Some(Direction::Back),
-            _ => None,
-        }
-    }
-    fn name(self) -> &'static str {
-        match self {
-            Direction::Over => "failover",
-            Direction::Back => "failback",
-        }
-    }
-    fn moving(self) -> FailoverState {
-        match self {
-            Direction::Over => FailoverState::FailingOver,
-            Direction::Back => FailoverState::FailingBack,
-        }
-    }
-    fn settled(self) -> FailoverState {
-        match self {
-            Direction::Over => FailoverState::OnBackup,
-            Direction::Back => FailoverState::Primary,
-        }
-    }
-    /// (skill to stop, skill to start).
-    fn skills(self, primary: i64, backup: i64) -> (i64, i64) {
-        match self {
-            Direction::Over => (primary, backup),
-            Direction::Back => (backup, primary),
-        }
-    }
-    fn stopped_action(self) -> &'static str {
-        match self {
-            Direction::Over => "failover.primary_stopped",
-            Direction::Back => "failback.backup_stopped",
-        }
-    }
+pub(crate) struct Ctx<'a> {
+    pub(crate) actor: &'a str,
+    pub(crate) time: DateTime<Utc>,
+    pub(crate) invocation: &'a Invocation,
+    pub(crate) event_id: Option<&'a str>,
+    pub(crate) audit_failures: &'a AtomicU32,
 }
 
 /// Per-tick tallies for the metrics line.
 #[derive(Default)]
-struct Tally {
-    failovers: u32,
-    failbacks: u32,
-    resumes: u32,
-    failures: u32,
+pub(crate) struct Tally {
+    pub(crate) failovers: u32,
+    pub(crate) failbacks: u32,
+    pub(crate) resumes: u32,
+    pub(crate) failures: u32,
 }
 
 impl FailoverChecker {
@@ -379,7 +238,7 @@ impl FailoverChecker {
         })
     }
 
-    async fn check_campaign(
+    pub(crate) async fn check_campaign(
         &self,
         stored: &StoredConfig,
         config: &FailoverConfig,
@@ -401,6 +260,20 @@ impl FailoverChecker {
                 );
             }
         };
+        let paused = match self.state.get_pause(skill_id).await {
+            Ok(pause) => pause.paused,
+            Err(e) => {
+                warn!(error = %e, "could not read the pause record");
+                tally.failures += 1;
+                return failed(
+                    skill_id,
+                    Some(config.backup_skill_id),
+                    record.state,
+                    None,
+                    format!("reading the pause record: {e}"),
+                );
+            }
+        };
         let result = match record.state {
             FailoverState::FailingOver | FailoverState::FailingBack => {
                 self.resume(record.clone(), ctx, tally).await
@@ -412,6 +285,14 @@ impl FailoverChecker {
                 None,
                 None,
                 None,
+            )),
+            _ if paused => Ok(report(
+                &record,
+                Some(config.backup_skill_id),
+                "paused",
+                None,
+                None,
+                Some("paused by an operator: not evaluated until resumed".into()),
             )),
             FailoverState::Primary => self.check_primary(record.clone(), config, ctx, tally).await,
             FailoverState::OnBackup => self.check_backup(record.clone(), config, ctx, tally).await,
@@ -434,7 +315,7 @@ impl FailoverChecker {
     }
 
     /// Evidence from the counters of `skill_id` over `[from, to)`.
-    async fn evidence(
+    pub(crate) async fn evidence(
         &self,
         skill_id: i64,
         from: DateTime<Utc>,
@@ -462,7 +343,7 @@ impl FailoverChecker {
         ))
     }
 
-    async fn check_primary(
+    pub(crate) async fn check_primary(
         &self,
         record: FailoverRecord,
         config: &FailoverConfig,
@@ -542,7 +423,7 @@ impl FailoverChecker {
         }
     }
 
-    async fn check_backup(
+    pub(crate) async fn check_backup(
         &self,
         record: FailoverRecord,
         config: &FailoverConfig,
@@ -634,7 +515,7 @@ impl FailoverChecker {
 
     /// Stores a changed hysteresis streak (a lost race means another
     /// invocation recorded the same check: nothing to do).
-    async fn store_streak(
+    pub(crate) async fn store_streak(
         &self,
         record: &FailoverRecord,
         streak: Streak,
@@ -654,583 +535,9 @@ impl FailoverChecker {
             Err(e) => Err(format!("writing failover state: {e}")),
         }
     }
-
-    /// Begins and carries out a failover or failback from a settled state.
-    #[allow(clippy::too_many_arguments)]
-    async fn transition(
-        &self,
-        record: FailoverRecord,
-        direction: Direction,
-        backup_skill_id: i64,
-        verdict: Verdict,
-        evidence: Evidence,
-        why: String,
-        ctx: &Ctx<'_>,
-        tally: &mut Tally,
-    ) -> Result<CampaignReport, (Option<Evidence>, String)> {
-        let skill_id = record.skill_id;
-        let lease = match self.lease(skill_id, ctx).await {
-            Ok(lease) => lease,
-            Err(LeaseError::Held { owner, .. }) => {
-                return Ok(report(&record, Some(backup_skill_id), "deferred", Some(verdict), Some(evidence), Some(format!("another writer ({owner}) holds the campaign's lease; the next tick decides again"))));
-            }
-            Err(LeaseError::Store(e)) => {
-                return Err((Some(evidence), format!("taking the campaign's lease: {e}")))
-            }
-        };
-        let result = async {
-            let Some(begun) = self
-                .begin(&record, direction, backup_skill_id, &evidence, &why, ctx)
-                .await
-                .map_err(|e| {
-                    (
-                        Some(evidence.clone()),
-                        format!("writing failover state: {e}"),
-                    )
-                })?
-            else {
-                let now = self.failover.get(skill_id).await.map_err(|e| {
-                    (
-                        Some(evidence.clone()),
-                        format!("reading failover state: {e}"),
-                    )
-                })?;
-                info!(state = %now.state, "another invocation got there first");
-                return Ok(report(
-                    &now,
-                    Some(backup_skill_id),
-                    "in_progress",
-                    Some(verdict),
-                    Some(evidence.clone()),
-                    Some(format!(
-                        "another invocation moved the campaign to {} first",
-                        now.state
-                    )),
-                ));
-            };
-            let done = self.carry_out(begun, direction, ctx).await.map_err(|e| {
-                (
-                    Some(evidence.clone()),
-                    format!(
-                        "{} failed part-way (the next tick completes it): {e}",
-                        direction.name()
-                    ),
-                )
-            })?;
-            match direction {
-                Direction::Over => tally.failovers += 1,
-                Direction::Back => tally.failbacks += 1,
-            }
-            let outcome = match direction {
-                Direction::Over => "failed_over",
-                Direction::Back => "failed_back",
-            };
-            Ok(report(
-                &done,
-                Some(backup_skill_id),
-                outcome,
-                Some(verdict),
-                Some(evidence.clone()),
-                Some(why.clone()),
-            ))
-        }
-        .await;
-        self.release(&lease).await;
-        result
-    }
-
-    /// Completes a transition whose owner is gone (crashed, timed out, or failed).
-    async fn resume(
-        &self,
-        record: FailoverRecord,
-        ctx: &Ctx<'_>,
-        tally: &mut Tally,
-    ) -> Result<CampaignReport, (Option<Evidence>, String)> {
-        let Some(direction) = Direction::of(record.state) else {
-            return Ok(report(
-                &record,
-                record.backup_skill_id,
-                "in_progress",
-                None,
-                None,
-                None,
-            ));
-        };
-        let evidence = record.evidence.clone();
-        if record.owner_alive(unix_now_ms(), OWNER_CLOCK_MARGIN_MS) {
-            return Ok(report(
-                &record,
-                record.backup_skill_id,
-                "in_progress",
-                None,
-                evidence,
-                Some(format!(
-                    "{} being carried out by {}",
-                    direction.name(),
-                    record.owner.as_deref().unwrap_or("another invocation")
-                )),
-            ));
-        }
-        let lease = match self.lease(record.skill_id, ctx).await {
-            Ok(lease) => lease,
-            Err(LeaseError::Held { owner, .. }) => {
-                return Ok(report(
-                    &record,
-                    record.backup_skill_id,
-                    "deferred",
-                    None,
-                    evidence,
-                    Some(format!(
-                        "another writer ({owner}) holds the campaign's lease"
-                    )),
-                ));
-            }
-            Err(LeaseError::Store(e)) => {
-                return Err((evidence, format!("taking the campaign's lease: {e}")))
-            }
-        };
-        let result = self
-            .take_over_and_finish(record.clone(), direction, ctx)
-            .await;
-        self.release(&lease).await;
-        match result {
-            Ok(Some(done)) => {
-                tally.resumes += 1;
-                match direction {
-                    Direction::Over => tally.failovers += 1,
-                    Direction::Back => tally.failbacks += 1,
-                }
-                Ok(report(
-                    &done,
-                    done.backup_skill_id,
-                    "resumed",
-                    None,
-                    evidence,
-                    Some(format!("completed an interrupted {}", direction.name())),
-                ))
-            }
-            Ok(None) => Ok(report(
-                &record,
-                record.backup_skill_id,
-                "in_progress",
-                None,
-                evidence,
-                Some("another invocation took the transition over first".into()),
-            )),
-            Err(e) => Err((
-                evidence,
-                format!(
-                    "resuming the {} failed (the next tick tries again): {e}",
-                    direction.name()
-                ),
-            )),
-        }
-    }
-
-    /// Takes an abandoned transition over (compare-and-swap on its version)
-    /// and finishes it. `Ok(None)`: someone else took it first.
-    async fn take_over_and_finish(
-        &self,
-        record: FailoverRecord,
-        direction: Direction,
-        ctx: &Ctx<'_>,
-    ) -> Result<Option<FailoverRecord>, TransitionError> {
-        let mut next = record.clone();
-        next.owner = Some(ctx.invocation.request_id.clone());
-        next.owner_deadline_ms = Some(ctx.invocation.deadline.epoch_ms());
-        next.updated_at = Some(ctx.time);
-        next.updated_by = ctx.actor.to_owned();
-        let taken = match self.failover.replace(&record, next).await? {
-            Swap::Written(taken) => *taken,
-            Swap::Conflict => return Ok(None),
-        };
-        warn!(
-            direction = direction.name(),
-            previous_owner = record.owner.as_deref().unwrap_or(""),
-            step = ?record.step,
-            "resuming an interrupted transition"
-        );
-        self.audit_transition(&record, &taken, &format!("{}.resume", direction.name()),
-            &format!("the {} begun by {} was interrupted; completing it (stopping and starting skills is harmless to repeat)",
-                direction.name(), record.owner.as_deref().unwrap_or("an earlier invocation")),
-            "resumed", ctx).await;
-        self.carry_out(taken, direction, ctx).await.map(Some)
-    }
-
-    /// The first compare-and-swap of a transition: settled state -> moving,
-    /// owned by this invocation. `Ok(None)`: another invocation won.
-    async fn begin(
-        &self,
-        record: &FailoverRecord,
-        direction: Direction,
-        backup_skill_id: i64,
-        evidence: &Evidence,
-        why: &str,
-        ctx: &Ctx<'_>,
-    ) -> Result<Option<FailoverRecord>, StoreError> {
-        let mut next = record.clone();
-        next.state = direction.moving();
-        next.step = Some(TransitionStep::StopRequested);
-        next.backup_skill_id = Some(backup_skill_id);
-        next.since = Some(ctx.time);
-        next.owner = Some(ctx.invocation.request_id.clone());
-        next.owner_deadline_ms = Some(ctx.invocation.deadline.epoch_ms());
-        next.streak_since = None;
-        next.streak_last_at = None;
-        next.evidence = Some(evidence.clone());
-        next.updated_at = Some(ctx.time);
-        next.updated_by = ctx.actor.to_owned();
-        match self.failover.replace(record, next).await? {
-            Swap::Written(begun) => {
-                let begun = *begun;
-                info!(
-                    direction = direction.name(),
-                    version = begun.version,
-                    "transition begun"
-                );
-                self.audit_transition(
-                    record,
-                    &begun,
-                    &format!("{}.begin", direction.name()),
-                    why,
-                    "begun",
-                    ctx,
-                )
-                .await;
-                Ok(Some(begun))
-            }
-            Swap::Conflict => Ok(None),
-        }
-    }
-
-    /// Carries a transition this invocation owns to its end: stop the skill
-    /// being left (unless already done), record it, start the other one,
-    /// settle. On a CXone failure ownership is given up so the next tick
-    /// resumes at once.
-    async fn carry_out(
-        &self,
-        mut record: FailoverRecord,
-        direction: Direction,
-        ctx: &Ctx<'_>,
-    ) -> Result<FailoverRecord, TransitionError> {
-        let primary = record.skill_id;
-        let backup = record.backup_skill_id.ok_or_else(|| {
-            TransitionError::Corrupt(format!(
-                "{} in progress without a backup skill",
-                direction.name()
-            ))
-        })?;
-        let (stop, start) = direction.skills(primary, backup);
-        let deadline = &ctx.invocation.deadline.for_cxone();
-        if record.step != Some(TransitionStep::StopDone) {
-            if let Err(e) = self.cxone.stop_skill(stop, false, deadline).await {
-                self.give_up(
-                    &record,
-                    direction,
-                    &format!("stopping skill {stop}"),
-                    &e,
-                    ctx,
-                )
-                .await;
-                return Err(e.into());
-            }
-            let mut next = record.clone();
-            next.step = Some(TransitionStep::StopDone);
-            next.updated_at = Some(ctx.time);
-            next.updated_by = ctx.actor.to_owned();
-            let stopped = match self.failover.replace(&record, next).await? {
-                Swap::Written(r) => *r,
-                Swap::Conflict => return Err(TransitionError::Lost),
-            };
-            self.audit_transition(
-                &record,
-                &stopped,
-                direction.stopped_action(),
-                &format!("skill {stop} stopped"),
-                "written",
-                ctx,
-            )
-            .await;
-            record = stopped;
-        }
-        let started = match self
-            .start_if_lawful(primary, stop, start, ctx, deadline)
-            .await
-        {
-            Ok(started) => started,
-            Err(e) => {
-                self.give_up(
-                    &record,
-                    direction,
-                    &format!("starting skill {start}"),
-                    &e,
-                    ctx,
-                )
-                .await;
-                return Err(e);
-            }
-        };
-        let mut next = record.clone();
-        next.state = direction.settled();
-        next.step = None;
-        next.since = Some(ctx.time);
-        next.owner = None;
-        next.owner_deadline_ms = None;
-        next.streak_since = None;
-        next.streak_last_at = None;
-        next.updated_at = Some(ctx.time);
-        next.updated_by = ctx.actor.to_owned();
-        let settled = match self.failover.replace(&record, next).await? {
-            Swap::Written(r) => *r,
-            Swap::Conflict => return Err(TransitionError::Lost),
-        };
-        info!(
-            direction = direction.name(),
-            stopped = stop,
-            started = start,
-            "transition complete"
-        );
-        let what = match &started {
-            Started::Yes => format!("skill {start} started"),
-            Started::LeftStopped(why) => format!(
-                "skill {start} left stopped because calling is not lawful now ({why}); the window guard starts it when it is"
-            ),
-        };
-        self.audit_transition(
-            &record,
-            &settled,
-            &format!("{}.complete", direction.name()),
-            &format!(
-                "skill {stop} stopped and {what}; campaign now {}",
-                settled.state
-            ),
-            "written",
-            ctx,
-        )
-        .await;
-        Ok(settled)
-    }
-
-    /// Starts `start` (the backup on failover, the primary on failback) only
-    /// if calling is lawful now for the campaign's recipients, by the window
-    /// guard's rules; otherwise leaves it stopped and marked as the guard's,
-    /// so the tuner's guard starts it once the law allows. The skill just
-    /// stopped (`stop`) is no longer the guard's to restart.
-    async fn start_if_lawful(
-        &self,
-        primary: i64,
-        stop: i64,
-        start: i64,
-        ctx: &Ctx<'_>,
-        deadline: &shared::deadline::Deadline,
-    ) -> Result<Started, TransitionError> {
-        let guard = WindowGuard::new(&self.cxone, &self.state, &self.audit);
-        let stored = self.state.get_config(primary).await?.ok_or_else(|| {
-            TransitionError::Guard(format!(
-                "campaign {primary} has no config: the calling law for its recipients is unknown"
-            ))
-        })?;
-        guard.release(stop).await.map_err(guard_error)?;
-        let decision = guard
-            .may_start(&stored, start, ctx.time, deadline)
-            .await
-            .map_err(guard_error)?;
-        if decision.action != GuardAction::Start {
-            let why = decision.reason.clone();
-            guard
-                .hold_stopped(start, ctx.time, &why)
-                .await
-                .map_err(guard_error)?;
-            info!(skill_id = start, reason = %why, "left stopped: not lawful now");
-            return Ok(Started::LeftStopped(why));
-        }
-        self.cxone.start_skill(start, deadline).await?;
-        guard.release(start).await.map_err(guard_error)?;
-        Ok(Started::Yes)
-    }
-
-    /// After a CXone failure: audit it and give up ownership (deadline 0),
-    /// so the next tick resumes the transition without waiting.
-    async fn give_up(
-        &self,
-        record: &FailoverRecord,
-        direction: Direction,
-        what: &str,
-        err: &dyn std::fmt::Display,
-        ctx: &Ctx<'_>,
-    ) {
-        error!(error = %err, what, "CXone failed during a transition");
-        let mut next = record.clone();
-        next.owner_deadline_ms = Some(0);
-        next.updated_at = Some(ctx.time);
-        next.updated_by = ctx.actor.to_owned();
-        let after = match self.failover.replace(record, next).await {
-            Ok(Swap::Written(r)) => *r,
-            Ok(Swap::Conflict) => record.clone(),
-            Err(e) => {
-                warn!(error = %e, "could not give up ownership; the transition resumes after this invocation's deadline");
-                record.clone()
-            }
-        };
-        self.audit_transition(
-            record,
-            &after,
-            &format!("{}.failed", direction.name()),
-            &format!(
-                "{what} failed: {err}; the next tick completes the {}",
-                direction.name()
-            ),
-            "failed",
-            ctx,
-        )
-        .await;
-    }
-
-    async fn lease(&self, skill_id: i64, ctx: &Ctx<'_>) -> Result<Lease, LeaseError> {
-        self.state
-            .acquire_lease(
-                skill_id,
-                &ctx.invocation.request_id,
-                unix_now_ms(),
-                ctx.invocation.deadline.epoch_ms(),
-            )
-            .await
-    }
-
-    async fn release(&self, lease: &Lease) {
-        if let Err(e) = self.state.release_lease(lease).await {
-            warn!(error = %e, "could not release the lease; it expires at the deadline");
-        }
-    }
-
-    async fn audit_transition(
-        &self,
-        before: &FailoverRecord,
-        after: &FailoverRecord,
-        action: &str,
-        why: &str,
-        outcome: &str,
-        ctx: &Ctx<'_>,
-    ) {
-        let record = AuditRecord {
-            skill_id: before.skill_id,
-            at: ctx.time,
-            actor: ctx.actor.to_owned(),
-            action: action.to_owned(),
-            before: state_json(before),
-            after: state_json(after),
-            why: why.to_owned(),
-            outcome: outcome.to_owned(),
-            request_id: ctx.invocation.request_id.clone(),
-            details: json!({
-                "eventId": ctx.event_id,
-                "evidence": after.evidence.as_ref().or(before.evidence.as_ref()),
-                "primarySkillId": before.skill_id,
-                "backupSkillId": after.backup_skill_id.or(before.backup_skill_id),
-            }),
-        };
-        if let Err(e) = self.audit.append(&record).await {
-            ctx.audit_failures.fetch_add(1, Ordering::Relaxed);
-            error!(error = %e, action, "could not write the audit record of a failover transition");
-        }
-    }
-
-    /// An operator's failback (for the campaign API): stops the backup and
-    /// starts the primary, through the same state machine as the checker
-    /// (`on_backup -> failing_back -> primary`, each step a compare-and-swap),
-    /// audited with `actor` (the IAM principal) at `time` (the request's
-    /// time). Idempotent: on the primary already is a success that says so.
-    /// An interrupted failback is completed; a failover in progress is a
-    /// [`FailbackError::InProgress`].
-    pub async fn failback(
-        &self,
-        skill_id: i64,
-        actor: &str,
-        time: DateTime<Utc>,
-        invocation: &Invocation,
-    ) -> Result<FailbackOutcome, FailbackError> {
-        let audit_failures = AtomicU32::new(0);
-        let ctx = Ctx {
-            actor,
-            time,
-            invocation,
-            event_id: None,
-            audit_failures: &audit_failures,
-        };
-        let record = self.failover.get(skill_id).await?;
-        let in_progress = |state| FailbackError::InProgress { skill_id, state };
-        let corrupt = |reason: &str| FailbackError::Corrupt {
-            skill_id,
-            reason: reason.to_owned(),
-        };
-        let backup = match (record.state, record.backup_skill_id) {
-            (FailoverState::Primary, _) => return Ok(FailbackOutcome::AlreadyOnPrimary),
-            (FailoverState::FailingOver, _) => return Err(in_progress(record.state)),
-            (FailoverState::FailingBack, _)
-                if record.owner_alive(unix_now_ms(), OWNER_CLOCK_MARGIN_MS) =>
-            {
-                return Err(in_progress(record.state))
-            }
-            (_, Some(backup)) => backup,
-            (_, None) => return Err(corrupt("no backup skill recorded")),
-        };
-        let lease = match self.lease(skill_id, &ctx).await {
-            Ok(lease) => lease,
-            Err(LeaseError::Held { owner, .. }) => {
-                return Err(FailbackError::Busy { skill_id, owner })
-            }
-            Err(LeaseError::Store(e)) => return Err(e.into()),
-        };
-        let result = async {
-            if record.state == FailoverState::FailingBack {
-                return match self.take_over_and_finish(record.clone(), Direction::Back, &ctx).await {
-                    Ok(Some(_)) => Ok(FailbackOutcome::FailedBack { backup_skill_id: backup }),
-                    Ok(None) => Err(in_progress(record.state)),
-                    Err(e) => Err(transition_error(skill_id, record.state, e)),
-                };
-            }
-            let evidence = record.evidence.clone().unwrap_or_default();
-            let why = format!("operator failback by {actor}: stop backup skill {backup}, start primary skill {skill_id}");
-            let Some(begun) = self.begin(&record, Direction::Back, backup, &evidence, &why, &ctx).await? else {
-                return Err(in_progress(self.failover.get(skill_id).await?.state));
-            };
-            self.carry_out(begun, Direction::Back, &ctx)
-                .await
-                .map_err(|e| transition_error(skill_id, FailoverState::FailingBack, e))?;
-            Ok(FailbackOutcome::FailedBack { backup_skill_id: backup })
-        }
-        .await;
-        self.release(&lease).await;
-        if result.is_ok() {
-            let mut metrics = Metrics::for_function(FUNCTION_NAME);
-            metrics.put("Failbacks", 1.0, Unit::Count);
-            metrics.emit(time.timestamp_millis());
-        }
-        result
-    }
 }
 
-fn transition_error(skill_id: i64, state: FailoverState, e: TransitionError) -> FailbackError {
-    match e {
-        TransitionError::Cxone(e) => FailbackError::Cxone(e),
-        TransitionError::Storage(e) => FailbackError::Storage(e),
-        TransitionError::Lost => FailbackError::InProgress { skill_id, state },
-        TransitionError::Corrupt(reason) | TransitionError::Guard(reason) => {
-            FailbackError::Corrupt { skill_id, reason }
-        }
-    }
-}
-
-fn state_json(record: &FailoverRecord) -> Value {
-    json!({
-        "state": record.state,
-        "step": record.step,
-        "version": record.version,
-        "backupSkillId": record.backup_skill_id,
-    })
-}
-
-fn report(
+pub(crate) fn report(
     record: &FailoverRecord,
     backup_skill_id: Option<i64>,
     outcome: &str,
@@ -1249,7 +556,7 @@ fn report(
     }
 }
 
-fn failed(
+pub(crate) fn failed(
     skill_id: i64,
     backup_skill_id: Option<i64>,
     state: FailoverState,
@@ -1270,6 +577,7 @@ fn failed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failback::FailbackError;
 
     #[test]
     fn malformed_events_name_the_problem() {

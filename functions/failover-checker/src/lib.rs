@@ -42,11 +42,11 @@
 //! margin) has passed, the next tick takes the record over with a
 //! compare-and-swap (so only one resumer wins), repeats the stop if it was not
 //! recorded as done, starts the other skill and settles. Repeating a stop or a
-//! start is harmless (cxone-contract.md, "Lifecycle"). When CXone fails
-//! during a transition the owner gives up ownership at once (deadline 0), so
-//! the next tick resumes without waiting. Without a crash each skill is
-//! stopped and started once; after a crash, the repeated call is the
-//! harmless one.
+//! start is harmless (docs/cxone-api.md, "Skills: read, start, stop,
+//! create"). When CXone fails during a transition the owner gives up
+//! ownership at once (deadline 0), so the next tick resumes without waiting.
+//! Without a crash each skill is stopped and started once; after a crash,
+//! the repeated call is the harmless one.
 //!
 //! # Failback
 //! By an operator through [`FailoverChecker::failback`] (the campaign API
@@ -56,11 +56,14 @@
 
 pub mod checker;
 pub mod decide;
+pub mod failback;
+pub mod transition;
 
 pub use checker::{
-    CampaignReport, CheckError, CheckReport, FailbackError, FailbackOutcome, FailoverChecker, Tick,
-    FUNCTION_NAME, OWNER_CLOCK_MARGIN_MS,
+    CampaignReport, CheckError, CheckReport, FailoverChecker, Tick, FUNCTION_NAME,
+    OWNER_CLOCK_MARGIN_MS,
 };
+pub use failback::{FailbackError, FailbackOutcome};
 
 use shared::store::events::EventStore;
 use shared::store::failover::FailoverStore;

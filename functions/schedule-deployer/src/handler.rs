@@ -241,8 +241,15 @@ impl Deployer {
     /// CXone calls get the deadline less [`shared::deadline::RECORD_RESERVE`]
     /// (the time kept for the audit record, the deployed-schedule record and
     /// the idempotency result); the lease runs to the full deadline.
-    async fn deploy(&self, call: &ScheduleCall, deadline: &Deadline) -> Result<Value, ApiError> {
-        let decision = decide(call)?;
+    ///
+    /// Public for callers that run their own idempotency layer (the campaign
+    /// API's provisioning deploys a new campaign's schedule through here).
+    pub async fn deploy(
+        &self,
+        call: &ScheduleCall,
+        deadline: &Deadline,
+    ) -> Result<Value, ApiError> {
+        let decision = decide(&call.body, call.time)?;
         let cxone_deadline = deadline.for_cxone();
         self.check_tenant(call.skill_id, &cxone_deadline).await?;
         let now_ms = (self.clock)();
@@ -498,9 +505,17 @@ impl Deployer {
 /// leaving CXone with half a schedule is worse than a late audit record.
 pub const ROLLBACK_RESERVE: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Checks a schedule request body (the route's JSON) against the law as of
+/// `time`, writing nothing: 400 for its shape, 422 for a refused or
+/// undialable schedule, as [`Deployer::deploy`] would answer before any
+/// CXone call. Pure.
+pub fn check_request(body: &[u8], time: DateTime<Utc>) -> Result<(), ApiError> {
+    decide(body, time).map(|_| ())
+}
+
 /// The law check and the CXone plan (pure): 400 for shape, 422 for law.
-fn decide(call: &ScheduleCall) -> Result<Decision, ApiError> {
-    let request = ScheduleRequest::parse(&call.body).map_err(|e| {
+fn decide(body: &[u8], time: DateTime<Utc>) -> Result<Decision, ApiError> {
+    let request = ScheduleRequest::parse(body).map_err(|e| {
         let details = e.problems().iter().map(|p| json!(p)).collect();
         match e {
             RequestRejection::Shape(_) => ApiError::bad_request(e.to_string()),
@@ -508,10 +523,7 @@ fn decide(call: &ScheduleCall) -> Result<Decision, ApiError> {
         }
         .with_details(details)
     })?;
-    let today = call
-        .time
-        .with_timezone(&request.schedule.time_zone)
-        .date_naive();
+    let today = time.with_timezone(&request.schedule.time_zone).date_naive();
     let period = CheckPeriod::year_from(today)
         .map_err(|e| ApiError::bad_request(format!("request time out of range: {e}")))?;
     let areas = recipient_areas(&request.recipient_zones, &request.recipient_states);

@@ -42,8 +42,8 @@ pub mod request;
 pub mod rollback;
 
 pub use handler::{
-    parse_call, to_lambda, violation_detail, Deployer, ScheduleCall, AUDIT_ACTION, FUNCTION_NAME,
-    MAX_BODY_BYTES, ROUTE,
+    check_request, parse_call, to_lambda, violation_detail, Deployer, ScheduleCall, AUDIT_ACTION,
+    FUNCTION_NAME, MAX_BODY_BYTES, ROUTE,
 };
 
 use shared::idempotency::http::HttpIdempotency;

@@ -1,4 +1,5 @@
-//! The schedule request body, parsed strictly (design.md, "Schedule request").
+//! The schedule request body, parsed strictly (docs/architecture.md,
+//! "Schedule deployer").
 //!
 //! ```json
 //! {"timeZone": "America/New_York",

@@ -1,6 +1,6 @@
 //! `webhook-ingest`: the signed event intake behind API Gateway (HTTP API,
-//! payload v2) `POST /webhooks/cxone` (cxone-contract.md, "Events into the
-//! bundle").
+//! payload v2) `POST /webhooks/cxone` (docs/cxone-api.md, "Webhook events
+//! into the bundle").
 //!
 //! Per request, in this order:
 //! 1. the body's size (after API Gateway's base64 decoding, which the runtime

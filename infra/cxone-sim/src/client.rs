@@ -138,6 +138,17 @@ impl AdminClient {
         Ok(())
     }
 
+    /// Every calling list with the data rows of its completed uploads
+    /// (`[{listId, listName, rows, uploadedRows}]`).
+    pub async fn lists(&self) -> Result<Vec<Value>, SimError> {
+        #[derive(serde::Deserialize)]
+        struct L {
+            lists: Vec<Value>,
+        }
+        let l: L = self.send(self.http.get(self.url("/lists"))).await?;
+        Ok(l.lists)
+    }
+
     /// Every non-admin request so far, in order.
     pub async fn requests(&self) -> Result<Vec<RequestLog>, SimError> {
         #[derive(serde::Deserialize)]

@@ -1,12 +1,12 @@
 //! A loopback simulator of the NICE CXone API subset the bundle uses.
 //!
-//! It serves discovery, the token endpoint and every operation in the CXone
-//! contract with the contract's shapes, runs a Personal Connection dialler
-//! ([`shared::engine::dialer`]) per skill on a simulated clock that only the
-//! admin API moves, records ground truth per skill per simulated minute, and
-//! can inject faults. It can post signed `contact.completed` webhooks for the
-//! contacts it completes ([`webhook`]). See `README.md` for the scenario
-//! format and admin API.
+//! It serves discovery, the token endpoint and every operation of
+//! `docs/cxone-api.md` with the shapes described there, runs a Personal
+//! Connection dialler ([`shared::engine::dialer`]) per skill on a simulated
+//! clock that only the admin API moves, records ground truth per skill per
+//! simulated minute, and can inject faults. It can post signed
+//! `contact.completed` webhooks for the contacts it completes ([`webhook`]).
+//! See `README.md` for the scenario format and admin API.
 
 pub mod client;
 pub mod model;

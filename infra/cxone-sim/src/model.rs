@@ -75,6 +75,10 @@ pub enum FaultKind {
     /// The next `count` webhook batches are posted twice (after the first
     /// delivery succeeded), to exercise the receiver's de-duplication.
     WebhookDuplicate,
+    /// The next `count` calling-list uploads are accepted (a `jobId` is
+    /// answered) but their jobs end cancelled, never complete: CXone could
+    /// not load the file.
+    UploadJobFails,
 }
 
 fn default_status() -> u16 {

@@ -49,7 +49,7 @@ impl App {
 
 // ----- errors ---------------------------------------------------------------
 
-/// An error answered with the contract's error body
+/// An error answered with CXone's error body
 /// `{error, error_description, message, code, correlationId}`.
 #[derive(Debug)]
 pub struct ApiError {
@@ -188,6 +188,9 @@ fn hhmmss_ms(secs: f64) -> String {
 
 // ----- router ----------------------------------------------------------------
 
+/// Largest calling-list upload body accepted, in bytes.
+pub const UPLOAD_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
 /// Builds the whole router.
 pub fn router(app: App) -> Router {
     let api = Router::new()
@@ -214,16 +217,21 @@ pub fn router(app: App) -> Router {
         .route("/dnc-groups/search", post(dnc_search))
         .route(
             "/dnc-groups/{groupId}/scrubbed-skills",
-            get(scrubbed_skills),
+            get(scrubbed_skills).post(add_scrubbed_skills),
         )
         .route("/lists/call-lists", post(create_list))
-        .route("/lists/call-lists/{listId}/upload", post(upload_list))
+        .route(
+            "/lists/call-lists/{listId}/upload",
+            // A list of 100,000 contacts is several MB of base64: above axum's 2 MB default.
+            post(upload_list).layer(axum::extract::DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
+        )
         .route("/lists/call-lists/jobs/{jobId}", get(upload_job));
     let admin = Router::new()
         .route("/clock", get(admin_clock))
         .route("/clock/advance", post(admin_advance))
         .route("/truth", get(admin_truth))
         .route("/contacts", get(admin_contacts))
+        .route("/lists", get(admin_lists))
         .route(
             "/faults",
             axum::routing::put(admin_set_faults).delete(admin_clear_faults),
@@ -382,6 +390,7 @@ async fn answer(
             FaultKind::ItemErrors
             | FaultKind::PersonEdit { .. }
             | FaultKind::WebhookDuplicate
+            | FaultKind::UploadJobFails
             | FaultKind::AnswerLost { .. },
         )
         | None => {}
@@ -1030,6 +1039,45 @@ async fn scrubbed_skills(
     ok(json!({"scrubbedSkills": skills}))
 }
 
+/// `POST /dnc-groups/{groupId}/scrubbed-skills` with `{"skills": [{"skillId"}]}`:
+/// the group scrubs those skills too (one already scrubbed stays once).
+async fn add_scrubbed_skills(
+    State(app): State<App>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> ApiResult {
+    let id = path_id(&p, "groupId")?;
+    let v = json_body(&body)?;
+    let items = v
+        .get("skills")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ApiError::invalid("body must be {\"skills\": [{\"skillId\": ...}]}"))?;
+    let mut ids = Vec::with_capacity(items.len());
+    for item in items {
+        let skill = item
+            .get("skillId")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| ApiError::invalid("each skill needs an integer skillId"))?;
+        ids.push(skill);
+    }
+    let mut st = app.lock();
+    if let Some(unknown) = ids.iter().find(|s| !st.skills.contains_key(s)) {
+        return Err(unknown_skill(*unknown));
+    }
+    let g = st
+        .dnc_groups
+        .iter_mut()
+        .find(|g| g.dnc_group_id == id)
+        .ok_or_else(|| ApiError::not_found(format!("DNC group {id} not found")))?;
+    for skill in ids {
+        if !g.scrubbed_skills.contains(&skill) {
+            g.scrubbed_skills.push(skill);
+        }
+    }
+    ok(json!({}))
+}
+
 fn digits(s: &str) -> String {
     let d: String = s.chars().filter(char::is_ascii_digit).collect();
     d.strip_prefix('1')
@@ -1100,11 +1148,12 @@ async fn upload_list(
         .map_err(|_| ApiError::invalid("listFile is not valid base64"))?;
     let text =
         String::from_utf8(raw).map_err(|_| ApiError::invalid("listFile is not UTF-8 text"))?;
-    let rows = text
+    let rows: Vec<String> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .count()
-        .saturating_sub(1) as u64;
+        .skip(1)
+        .map(str::to_owned)
+        .collect();
     let skill_id = v
         .get("skillId")
         .and_then(Value::as_i64)
@@ -1121,8 +1170,9 @@ async fn upload_list(
     if !st.skills.contains_key(&skill_id) {
         return Err(unknown_skill(skill_id));
     }
+    let failed = st.take_job_failure(&format!("lists/call-lists/{list_id}/upload"));
     let job = st
-        .upload(list_id, skill_id, rows)
+        .upload(list_id, skill_id, rows, failed)
         .ok_or_else(|| ApiError::not_found(format!("List {list_id} not found")))?;
     ok(json!({"jobId": job}))
 }
@@ -1137,8 +1187,8 @@ async fn upload_job(State(app): State<App>, Path(p): Path<HashMap<String, String
     ok(json!({"uploadJobs": [{
         "jobId": job.job_id,
         "listId": job.list_id,
-        "isComplete": true,
-        "isCancelled": false,
+        "isComplete": !job.failed,
+        "isCancelled": job.failed,
         "completedDate": rfc3339(job.completed),
     }]}))
 }
@@ -1352,6 +1402,12 @@ async fn admin_set_faults(State(app): State<App>, body: Bytes) -> Response {
 async fn admin_clear_faults(State(app): State<App>) -> Response {
     app.lock().set_faults(Vec::new());
     Json(json!({"faults": 0})).into_response()
+}
+
+async fn admin_lists(State(app): State<App>) -> Response {
+    let st = app.lock();
+    let lists: Vec<&crate::state::CallList> = st.lists.values().collect();
+    Json(json!({"lists": lists})).into_response()
 }
 
 async fn admin_requests(State(app): State<App>) -> Response {

@@ -126,6 +126,8 @@ pub struct CallList {
     pub list_name: String,
     /// Rows uploaded so far.
     pub rows: u64,
+    /// The data rows (CSV lines without the header) of every completed upload, in order.
+    pub uploaded_rows: Vec<String>,
 }
 
 /// An upload job.
@@ -140,6 +142,8 @@ pub struct UploadJob {
     pub skill_id: i64,
     /// Simulated completion time.
     pub completed: DateTime<Utc>,
+    /// Whether the job ended cancelled (an `uploadJobFails` fault).
+    pub failed: bool,
 }
 
 struct ActiveFault {
@@ -623,7 +627,8 @@ impl SimState {
                 | FaultKind::Unauthorized => path.starts_with("/inContactAPI/"),
                 FaultKind::ItemErrors
                 | FaultKind::PersonEdit { .. }
-                | FaultKind::WebhookDuplicate => return false,
+                | FaultKind::WebhookDuplicate
+                | FaultKind::UploadJobFails => return false,
             };
             match &f.fault.path_contains {
                 Some(p) => {
@@ -640,6 +645,24 @@ impl SimState {
     pub fn take_item_error(&mut self, path: &str) -> bool {
         let pos = self.faults.iter().position(|f| {
             matches!(f.fault.kind, FaultKind::ItemErrors)
+                && f.fault
+                    .path_contains
+                    .as_ref()
+                    .is_none_or(|p| path.contains(p.as_str()))
+        });
+        match pos {
+            Some(p) => {
+                self.consume(p);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes one hit of an `uploadJobFails` fault matching `path`.
+    pub fn take_job_failure(&mut self, path: &str) -> bool {
+        let pos = self.faults.iter().position(|f| {
+            matches!(f.fault.kind, FaultKind::UploadJobFails)
                 && f.fault
                     .path_contains
                     .as_ref()
@@ -742,15 +765,26 @@ impl SimState {
                 list_id: id,
                 list_name: name.to_string(),
                 rows: 0,
+                uploaded_rows: Vec::new(),
             },
         );
         id
     }
 
-    /// Records an upload job (complete immediately in simulated time).
-    pub fn upload(&mut self, list_id: i64, skill_id: i64, rows: u64) -> Option<String> {
+    /// Records an upload job (complete immediately in simulated time, or
+    /// cancelled when `failed`: then no row is added to the list).
+    pub fn upload(
+        &mut self,
+        list_id: i64,
+        skill_id: i64,
+        rows: Vec<String>,
+        failed: bool,
+    ) -> Option<String> {
         let list = self.lists.get_mut(&list_id)?;
-        list.rows += rows;
+        if !failed {
+            list.rows += rows.len() as u64;
+            list.uploaded_rows.extend(rows);
+        }
         let job_id = format!("job-{}-{}", list_id, self.jobs.len() + 1);
         self.jobs.insert(
             job_id.clone(),
@@ -759,6 +793,7 @@ impl SimState {
                 list_id,
                 skill_id,
                 completed: self.now,
+                failed,
             },
         );
         Some(job_id)

@@ -2,7 +2,7 @@
 //!
 //! While a webhook is configured and enabled, every contact a skill completes
 //! during a clock advance becomes a `contact.completed` event
-//! (cxone-contract.md, "Events into the bundle"):
+//! (docs/cxone-api.md, "Webhook events into the bundle"):
 //! `eventId = "sim-<skillId>-<contactId>"` (unique and stable: the same contact
 //! always gets the same id), `occurredAt` = the simulated completion time,
 //! `skillId`, and `data = {contactId, outcome, talkSeconds, wrapSeconds}`.
@@ -42,9 +42,9 @@ use shared::webhook::signature::signature_header;
 
 use crate::model::ContactRecord;
 
-/// Most events in one body (the contract's limit).
+/// Most events in one body (webhook-ingest's limit, docs/cxone-api.md).
 pub const MAX_BATCH_EVENTS: usize = 500;
-/// Largest body, in bytes (the contract's limit).
+/// Largest body, in bytes (webhook-ingest's limit, docs/cxone-api.md).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Most events the outbox holds; beyond this the oldest are dropped (and counted).
 pub const MAX_QUEUED_EVENTS: usize = 1_000_000;

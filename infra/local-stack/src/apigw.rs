@@ -16,6 +16,15 @@
 //! function that checks times against `requestContext.timeEpoch` (the webhook
 //! intake's signature window) sees the simulated time.
 //!
+//! Routes under a JWT prefix ([`ApiGatewayBuilder::local_jwt`], `/ui/` for
+//! the dashboard) get `requestContext.authorizer.jwt.claims` as API
+//! Gateway's JWT authorizer would fill them. **Local only, nothing is
+//! verified**: the claims are the payload of an `Authorization: Bearer`
+//! JWT when the request sends one (read without checking its signature,
+//! issuer, audience or expiry), else a fixed local identity
+//! ([`LOCAL_SUPERVISOR`]). Deployed, API Gateway verifies the token before
+//! the function runs.
+//!
 //! Like API Gateway: no route is `404 {"message":"Not Found"}`, a function
 //! error `500 {"message":"Internal Server Error"}`, a function that does not
 //! answer in time `503 {"message":"Service Unavailable"}` (API Gateway's
@@ -41,6 +50,57 @@ use crate::runtime::{FunctionProcess, InvokeError};
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 /// Default integration timeout (API Gateway's maximum for HTTP APIs is 30 s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The email of the identity local `/ui/` requests carry without a token.
+pub const LOCAL_SUPERVISOR: &str = "supervisor@localhost";
+
+/// Every route `campaign-api` serves, as `template.yaml` declares them: the
+/// IAM-signed operator routes, the dashboard's JWT routes under `/ui`, and
+/// the page with its assets (no authorizer).
+pub const CAMPAIGN_API_ROUTES: &[&str] = &[
+    "GET /campaigns",
+    "GET /campaigns/{skillId}/config",
+    "PUT /campaigns/{skillId}/config",
+    "GET /campaigns/{skillId}/health",
+    "POST /campaigns/{skillId}/pause",
+    "POST /campaigns/{skillId}/resume",
+    "POST /campaigns/{skillId}/failback",
+    "PUT /campaigns/{skillId}/pacing",
+    "GET /campaigns/{skillId}/audit",
+    "GET /ui/campaigns",
+    "GET /ui/campaigns/{skillId}/health",
+    "POST /ui/campaigns/{skillId}/pause",
+    "POST /ui/campaigns/{skillId}/resume",
+    "POST /ui/campaigns/{skillId}/failback",
+    "PUT /ui/campaigns/{skillId}/pacing",
+    "GET /ui/campaigns/{skillId}/audit",
+    "GET /",
+    "GET /dashboard",
+    "GET /dashboard/app.js",
+    "GET /dashboard/app.css",
+    "GET /dashboard/config.json",
+];
+
+/// The JWT claims of a local request to a JWT route: the payload of its
+/// `Authorization: Bearer` token, decoded **without any verification**
+/// (local use only), else the fixed [`LOCAL_SUPERVISOR`] identity.
+pub fn local_jwt_claims(headers: &HeaderMap) -> Value {
+    let from_token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| t.split('.').nth(1))
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .filter(Value::is_object);
+    from_token.unwrap_or_else(|| {
+        json!({"sub": "local-supervisor", "email": LOCAL_SUPERVISOR,
+               "iss": "local", "token_use": "id"})
+    })
+}
 
 /// Where the gateway takes the request time from.
 #[derive(Clone, Debug)]
@@ -130,6 +190,7 @@ pub struct GatewayStats {
 #[derive(Clone)]
 struct Shared {
     routes: Arc<Vec<Route>>,
+    jwt_prefix: Option<String>,
     clock: ApiClock,
     timeout: Duration,
     stats: Arc<GatewayStats>,
@@ -139,6 +200,7 @@ struct Shared {
 /// Builds an [`ApiGateway`].
 pub struct ApiGatewayBuilder {
     routes: Vec<Route>,
+    jwt_prefix: Option<String>,
     clock: ApiClock,
     timeout: Duration,
 }
@@ -171,6 +233,26 @@ impl ApiGatewayBuilder {
         Ok(self)
     }
 
+    /// Adds every route of `route_keys` to `function`.
+    pub fn routes(
+        mut self,
+        route_keys: &[&str],
+        function: &Arc<FunctionProcess>,
+    ) -> Result<Self, StackError> {
+        for key in route_keys {
+            self = self.route(key, function.clone())?;
+        }
+        Ok(self)
+    }
+
+    /// Treats routes under `path_prefix` (e.g. `/ui/`) as behind a JWT
+    /// authorizer: their events carry [`local_jwt_claims`] (unverified: local
+    /// use only).
+    pub fn local_jwt(mut self, path_prefix: &str) -> Self {
+        self.jwt_prefix = Some(path_prefix.to_owned());
+        self
+    }
+
     /// The request-time source (default: the wall clock).
     pub fn clock(mut self, clock: ApiClock) -> Self {
         self.clock = clock;
@@ -193,6 +275,7 @@ impl ApiGatewayBuilder {
             .map_err(|e| StackError::Runtime(format!("API Gateway address: {e}")))?;
         let shared = Shared {
             routes: Arc::new(self.routes),
+            jwt_prefix: self.jwt_prefix,
             clock: self.clock.clone(),
             timeout: self.timeout,
             stats: Arc::new(GatewayStats::default()),
@@ -241,6 +324,7 @@ impl ApiGateway {
     pub fn builder() -> ApiGatewayBuilder {
         ApiGatewayBuilder {
             routes: Vec::new(),
+            jwt_prefix: None,
             clock: ApiClock::Wall,
             timeout: DEFAULT_TIMEOUT,
         }
@@ -311,9 +395,17 @@ async fn handle(State(gw): State<Shared>, req: Request) -> Response<Body> {
     };
     let n = gw.seq.fetch_add(1, Ordering::SeqCst);
     let now_ms = gw.clock.now_ms();
-    let event = payload_v2(
+    let mut event = payload_v2(
         &route.key, &method, &path, &query, &headers, &body, &params, now_ms, n,
     );
+    if gw
+        .jwt_prefix
+        .as_deref()
+        .is_some_and(|prefix| path.starts_with(prefix))
+    {
+        event["requestContext"]["authorizer"] =
+            json!({"jwt": {"claims": local_jwt_claims(&headers), "scopes": null}});
+    }
     gw.stats.invocations.fetch_add(1, Ordering::Relaxed);
     match route.function.invoke(event, gw.timeout).await {
         Ok(answer) => match response_of(&answer) {
@@ -598,6 +690,25 @@ mod tests {
         );
         assert_eq!(bin["isBase64Encoded"], true);
         assert_eq!(bin["body"], "//4=");
+    }
+
+    #[test]
+    fn local_jwt_claims_read_a_bearer_token_unverified_or_the_local_identity() {
+        let mut h = HeaderMap::new();
+        assert_eq!(local_jwt_claims(&h)["email"], LOCAL_SUPERVISOR);
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"email":"ann@example.com","sub":"1"}"#);
+        let token = format!("Bearer eyJhbGciOiJub25lIn0.{payload}.sig");
+        h.insert(
+            axum::http::header::AUTHORIZATION,
+            HeaderValue::from_str(&token).unwrap_or(HeaderValue::from_static("x")),
+        );
+        assert_eq!(local_jwt_claims(&h)["email"], "ann@example.com");
+        h.insert(
+            axum::http::header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer not-a-jwt"),
+        );
+        assert_eq!(local_jwt_claims(&h)["email"], LOCAL_SUPERVISOR);
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub struct TableSpec {
     pub key_schema: Vec<KeySpec>,
     pub global_secondary_indexes: Vec<IndexSpec>,
     pub local_secondary_indexes: Vec<IndexSpec>,
-    /// Always `PAY_PER_REQUEST` (the design wants on-demand tables).
+    /// Always `PAY_PER_REQUEST` (the template's tables are on-demand).
     pub billing_mode: String,
     /// The TTL attribute when `TimeToLiveSpecification.Enabled` is true.
     pub ttl_attribute: Option<String>,

@@ -101,32 +101,90 @@ fn http_api_events_parse_with_iam_identity_and_time() {
     }
 }
 
-#[test]
-fn template_routes_match_the_events() {
-    let t = template();
+/// The routes campaign-api serves in the template: its IAM routes on the
+/// operator API (SAM events) and the dashboard API's routes (page: no
+/// authorizer; `/ui`: JWT), with their authorization type.
+fn campaign_api_routes(t: &Yaml) -> Vec<(String, String)> {
     let events = &t["Resources"]["CampaignApiFunction"]["Properties"]["Events"];
-    let routes: BTreeSet<String> = events
+    let mut routes: Vec<(String, String)> = events
         .as_mapping()
         .unwrap()
         .values()
         .map(|e| {
-            format!(
+            let key = format!(
                 "{} {}",
                 e["Properties"]["Method"].as_str().unwrap(),
                 e["Properties"]["Path"].as_str().unwrap()
-            )
+            );
+            (key, "AWS_IAM".to_owned())
         })
         .collect();
-    for file in [
-        "infra/events/campaign-api-put-config.json",
-        "infra/events/campaign-api-get-config.json",
-    ] {
-        let route = read_json(file)["routeKey"].as_str().unwrap().to_owned();
-        assert!(
-            routes.contains(&route),
-            "{route} not routed in template.yaml"
-        );
+    for (_, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() == Some("AWS::ApiGatewayV2::Route") {
+            let p = &r["Properties"];
+            routes.push((
+                p["RouteKey"].as_str().unwrap().to_owned(),
+                p["AuthorizationType"].as_str().unwrap().to_owned(),
+            ));
+        }
     }
+    routes
+}
+
+#[test]
+fn template_routes_match_the_events_and_the_local_front() {
+    let t = template();
+    let routes = campaign_api_routes(&t);
+    let keys: BTreeSet<&str> = routes.iter().map(|(k, _)| k.as_str()).collect();
+    let files: Vec<String> = std::fs::read_dir(root().join("infra/events"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with("campaign-api-"))
+        .collect();
+    assert!(files.len() >= 10, "{files:?}");
+    for file in &files {
+        let v = read_json(&format!("infra/events/{file}"));
+        let e: ApiGatewayV2httpRequest = serde_json::from_value(v.clone()).unwrap();
+        let route = e.route_key.clone().unwrap_or_default();
+        assert!(
+            keys.contains(route.as_str()),
+            "{file}: {route} not routed in template.yaml"
+        );
+        let auth = &v["requestContext"]["authorizer"];
+        if route.contains(" /ui/") {
+            assert!(
+                auth["jwt"]["claims"]["email"].is_string(),
+                "{file}: a /ui event carries JWT claims"
+            );
+        } else if route.contains(" /campaigns") {
+            assert!(auth["iam"]["userArn"].is_string(), "{file}: IAM identity");
+        }
+    }
+    // Every operator route exists under /ui behind the JWT authorizer, the
+    // page and its assets carry no authorizer, and the local front routes
+    // exactly the template's routes.
+    for (key, auth) in &routes {
+        let (method, path) = key.split_once(' ').unwrap();
+        match path {
+            p if p.starts_with("/ui/") => assert_eq!(auth, "JWT", "{key}"),
+            "/" | "/dashboard" => assert_eq!(auth, "NONE", "{key}"),
+            p if p.starts_with("/dashboard/") => assert_eq!(auth, "NONE", "{key}"),
+            p if p.ends_with("/config") => assert_eq!(auth, "AWS_IAM", "{key}"),
+            p => {
+                assert_eq!(auth, "AWS_IAM", "{key}");
+                let ui = format!("{method} /ui{p}");
+                assert!(keys.contains(ui.as_str()), "{ui} missing");
+            }
+        }
+    }
+    let local: BTreeSet<&str> = local_stack::apigw::CAMPAIGN_API_ROUTES
+        .iter()
+        .copied()
+        .collect();
+    assert_eq!(
+        local, keys,
+        "the local front routes what the template routes"
+    );
 }
 
 #[test]
@@ -171,17 +229,24 @@ fn every_function_has_a_sample_event_and_env_json_entry() {
                 .any(|e| e.starts_with(binary.as_str()) && e.ends_with(".json")),
             "{id}: no infra/events/{binary}*.json"
         );
+        // The function's own variables, besides the globals.
+        let mut declared = globals.clone();
+        if let Some(own) =
+            t["Resources"][id.as_str()]["Properties"]["Environment"]["Variables"].as_mapping()
+        {
+            declared.extend(own.keys().map(|k| k.as_str().unwrap().to_owned()));
+        }
         let vars = env[id.as_str()]
             .as_object()
             .unwrap_or_else(|| panic!("infra/env.json has no entry for {id}"));
         // sam local only overrides variables the template declares.
         for k in vars.keys() {
             assert!(
-                globals.contains(k),
+                declared.contains(k),
                 "infra/env.json sets {k} for {id}, which the template does not declare"
             );
         }
-        for k in &globals {
+        for k in &declared {
             assert!(vars.contains_key(k), "infra/env.json lacks {k} for {id}");
         }
     }

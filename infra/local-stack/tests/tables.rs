@@ -104,7 +104,7 @@ async fn tables_match_the_template() {
         }
     }
 
-    // The design's facts, independently of the parser.
+    // The layout docs/architecture.md ("State") describes, independently of the parser.
     let state = client
         .describe_table()
         .table_name(&names.state)

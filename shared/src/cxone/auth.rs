@@ -78,7 +78,7 @@ struct TokenAnswer {
 }
 
 /// The `tenantId` claim of a JWT's payload, read without verifying the
-/// signature (it only selects the API host; see the contract).
+/// signature (it only selects the API host; see docs/cxone-api.md, "Discovery").
 pub fn tenant_id_from_jwt(jwt: &str) -> Option<String> {
     let payload = jwt.split('.').nth(1)?;
     let trimmed = payload.trim_end_matches('=');

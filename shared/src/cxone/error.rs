@@ -153,7 +153,7 @@ pub enum CxoneError {
         /// The failed items.
         errors: Vec<ItemError>,
     },
-    /// CXone's answer was valid JSON but not what the contract describes
+    /// CXone's answer was valid JSON but not what `docs/cxone-api.md` describes
     /// (a required record missing, paging that never ends...).
     #[error("CXone {path}: unexpected answer: {message}")]
     Unexpected {

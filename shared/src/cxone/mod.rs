@@ -1,4 +1,4 @@
-//! The NICE CXone REST client (see `cxone-contract.md`).
+//! The NICE CXone REST client (see `docs/cxone-api.md`).
 //!
 //! - Authentication: OpenID discovery of the token endpoint, password grant
 //!   with HTTP Basic client credentials, refresh ahead of expiry with a
@@ -13,9 +13,9 @@
 //!   and one re-authentication on a 401.
 //! - Not retried: other 4xx, and 500 (CXone's 500s are usually a request it
 //!   cannot process, and a write that failed with 500 may have been applied;
-//!   the contract lists only 502-504 as transient). Creations (skills, lists,
-//!   uploads) are retried only when CXone surely did not act (429, 503,
-//!   connection refused).
+//!   docs/cxone-api.md, "Errors and retries", lists only 502-504 as
+//!   transient). Creations (skills, lists, uploads) are retried only when
+//!   CXone surely did not act (429, 503, connection refused).
 //! - 200 answers with per-item failures become [`CxoneError::ItemErrors`];
 //!   lists are followed page by page to the end.
 //!

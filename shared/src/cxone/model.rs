@@ -1,4 +1,4 @@
-//! Typed CXone records, spelled as CXone spells them (see the contract).
+//! Typed CXone records, spelled as CXone spells them (see `docs/cxone-api.md`).
 //!
 //! Readers tolerate unknown fields, numbers and booleans sent as strings,
 //! and durations as `HH:MM:SS[.fff]` or seconds.
@@ -66,7 +66,7 @@ pub struct SkillActivity {
 
 impl SkillActivity {
     /// Staffed agents S = available + working (ACW and unavailable agents
-    /// are not staffed; see the contract's dialer).
+    /// are not staffed; see docs/cxone-api.md, "Dialler semantics").
     pub fn staffed(&self) -> u32 {
         self.agents_available.saturating_add(self.agents_working)
     }

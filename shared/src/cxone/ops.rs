@@ -1,5 +1,5 @@
 //! Typed CXone operations (paths relative to
-//! `{api_endpoint}/inContactAPI/services/{version}`, see the contract).
+//! `{api_endpoint}/inContactAPI/services/{version}`, see `docs/cxone-api.md`).
 
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -489,6 +489,29 @@ impl CxoneClient {
             )
             .await?;
         decode_list(&path, list_of(&value, "scrubbedSkills"))
+    }
+
+    /// `POST /dnc-groups/{groupId}/scrubbed-skills` with
+    /// `{"skills": [{"skillId": ...}]}`: the group scrubs `skill_id`'s calls
+    /// against its numbers from now on. Adding a skill the group already
+    /// scrubs changes nothing, so it is retried like an idempotent write.
+    pub async fn add_dnc_scrubbed_skill(
+        &self,
+        group_id: i64,
+        skill_id: i64,
+        deadline: &Deadline,
+    ) -> Result<(), CxoneError> {
+        let path = format!("dnc-groups/{group_id}/scrubbed-skills");
+        let body = json!({ "skills": [{ "skillId": skill_id }] });
+        self.call_unit(
+            Method::POST,
+            &path,
+            &[],
+            Some(&body),
+            RetryPolicy::Idempotent,
+            deadline,
+        )
+        .await
     }
 
     /// Whether `skill_id` is scrubbed by at least one active, non-removed DNC group.

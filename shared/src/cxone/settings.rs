@@ -30,7 +30,7 @@ pub struct ClientSettings {
     /// Timeout of one HTTP attempt (further bounded by the deadline). Default 10 s.
     pub request_timeout: Duration,
     /// Waits before each retry; its length is the number of retries. Default
-    /// `[2 s, 6 s]` (the contract's "about 2 s, then 6 s"), each jittered by
+    /// `[2 s, 6 s]` (docs/cxone-api.md, "Errors and retries"), each jittered by
     /// plus or minus [`BACKOFF_JITTER`].
     pub retry_backoff: Vec<Duration>,
     /// Longest `Retry-After` honoured; a longer one is waited for this long.

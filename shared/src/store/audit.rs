@@ -75,6 +75,34 @@ pub struct AuditPage {
     pub next: Option<String>,
 }
 
+/// DynamoDB calls [`AuditStore::page`] makes at most for one page.
+pub const MAX_QUERY_CALLS: usize = 10;
+/// Items a filtered [`AuditStore::page`] reads per DynamoDB call.
+const FILTERED_BATCH: usize = 250;
+
+/// What [`AuditStore::page`] reads: one campaign's records with
+/// `from <= at < to`, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditQuery<'a> {
+    /// The campaign.
+    pub skill_id: i64,
+    /// The earliest time (inclusive).
+    pub from: DateTime<Utc>,
+    /// The latest time (exclusive).
+    pub to: DateTime<Utc>,
+    /// Only actions that start with this (e.g. `pacing.tune`, `guard.`).
+    pub action_prefix: Option<&'a str>,
+    /// Records per page (at least 1).
+    pub limit: usize,
+    /// The sort key to continue after (a previous page's `next`).
+    pub after: Option<&'a str>,
+}
+
+/// The sort-key prefix of a time (ISO 8601 in milliseconds, sortable).
+pub fn time_key(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 /// The audit table.
 #[derive(Clone, Debug)]
 pub struct AuditStore {
@@ -182,6 +210,87 @@ impl AuditStore {
             .and_then(|v| v.as_s().ok())
             .cloned();
         Ok(AuditPage { records, next })
+    }
+
+    /// One page of [`AuditQuery`]: records newest first, at most
+    /// `query.limit`, only those whose action starts with
+    /// `query.action_prefix` when one is given, continuing after the sort
+    /// key `query.after`. `next` is the sort key to continue after when
+    /// more records may follow (a filtered query reads at most
+    /// [`MAX_QUERY_CALLS`] DynamoDB pages per call, so a sparse filter can
+    /// answer a short page with a `next`).
+    pub async fn page(&self, query: &AuditQuery<'_>) -> Result<AuditPage, StoreError> {
+        let limit = query.limit.max(1);
+        let pk = campaign_pk(query.skill_id);
+        let mut start_after = query.after.map(str::to_owned);
+        let mut records: Vec<AuditRecord> = Vec::with_capacity(limit.min(256));
+        for _ in 0..MAX_QUERY_CALLS {
+            // Unfiltered, one more than needed tells whether a next page exists.
+            let batch = match query.action_prefix {
+                Some(_) => FILTERED_BATCH,
+                None => limit - records.len() + 1,
+            };
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":from", AttributeValue::S(time_key(query.from)))
+                // '#' sorts below digits, so "to" itself (with any suffix) is excluded.
+                .expression_attribute_values(":to", AttributeValue::S(time_key(query.to)))
+                .scan_index_forward(false)
+                .limit(i32::try_from(batch).unwrap_or(i32::MAX));
+            if let Some(prefix) = query.action_prefix {
+                request = request
+                    .filter_expression("begins_with(#action, :prefix)")
+                    .expression_attribute_names("#action", "action")
+                    .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()));
+            }
+            if let Some(after) = &start_after {
+                request = request
+                    .exclusive_start_key("pk", AttributeValue::S(pk.clone()))
+                    .exclusive_start_key("sk", AttributeValue::S(after.clone()));
+            }
+            let out = request
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("Query", &self.table, e))?;
+            for item in out.items() {
+                if records.len() == limit {
+                    // A record beyond the page: continue after the last one kept.
+                    let next = records.last().map(AuditRecord::sort_key);
+                    return Ok(AuditPage { records, next });
+                }
+                let record: AuditRecord = serde_dynamo::from_item(item.clone())
+                    .map_err(|e| StoreError::corrupt(&self.table, e))?;
+                records.push(record);
+            }
+            let evaluated = out
+                .last_evaluated_key()
+                .and_then(|k| k.get("sk"))
+                .and_then(|v| v.as_s().ok())
+                .cloned();
+            match evaluated {
+                None => {
+                    return Ok(AuditPage {
+                        records,
+                        next: None,
+                    })
+                }
+                Some(key) if records.len() == limit => {
+                    return Ok(AuditPage {
+                        records,
+                        next: Some(key),
+                    })
+                }
+                Some(key) => start_after = Some(key),
+            }
+        }
+        Ok(AuditPage {
+            records,
+            next: start_after,
+        })
     }
 
     /// Every record for `skill_id`, newest first (for tests and tools).

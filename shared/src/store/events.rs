@@ -40,10 +40,17 @@
 //! body committed; on any storage failure the handler answers 503, and the
 //! sender's retry counts the already-committed events as duplicates.
 //!
-//! One transaction takes at most [`EVENTS_PER_TRANSACTION`] (50) events: 50
-//! puts plus at most 50 counter updates (one per distinct campaign and minute,
-//! since a transaction may touch an item only once) stays within DynamoDB's 100
-//! items. A cancelled transaction's `CancellationReasons` say which puts failed
+//! - `pk = PHONE#<E.164>`, `sk = ATTEMPTS#<YYYY-MM-DDTHH:MM>` (the UTC minute
+//!   of `occurredAt`): `attempts`, the `contact.completed` events that carried
+//!   this `phoneNumber` in that minute (every outcome is a call made), grown
+//!   by `ADD` in the same transaction as the event's dedupe record, plus
+//!   `ttl`. [`EventStore::attempts_between`] sums them over a window: the
+//!   states that cap calls per 24 hours are checked against it.
+//!
+//! One transaction takes at most [`EVENTS_PER_TRANSACTION`] (50) events and at
+//! most [`MAX_TRANSACTION_ITEMS`] (100, DynamoDB's limit) items: one put per
+//! event, one counter update per distinct campaign and minute and one per
+//! distinct number and minute (a transaction may touch an item only once). A cancelled transaction's `CancellationReasons` say which puts failed
 //! their condition; those events are duplicates and the rest is retried. Known
 //! duplicates are dropped before writing (one consistent `BatchGetItem` per
 //! 100 events) so that retried batches do not cancel transaction after
@@ -65,8 +72,14 @@ use super::{campaign_pk, StoreError};
 use crate::webhook::event::{minute_key, rfc3339, Event};
 pub use crate::webhook::Counts;
 
-/// Events per `TransactWriteItems` (puts + counter updates <= 100 items).
+/// Events per `TransactWriteItems` at most.
 pub const EVENTS_PER_TRANSACTION: usize = 50;
+/// Items per `TransactWriteItems` at most (DynamoDB's limit): puts, campaign
+/// counter updates and per-number attempt updates together.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+/// How long a number's per-minute attempt counter lives after that minute:
+/// longer than the 24-hour window the state caps are counted over.
+pub const ATTEMPT_RETENTION: TimeDelta = TimeDelta::days(2);
 /// How long a dedupe record lives at least after receipt.
 pub const EVENT_RETENTION: TimeDelta = TimeDelta::days(7);
 /// How long a minute's counter lives after that minute.
@@ -80,6 +93,60 @@ pub const MAX_TRANSIENT_ATTEMPTS: u32 = 5;
 /// Sort key of a counter item.
 pub fn counter_sk(minute: &str) -> String {
     format!("COUNTS#{minute}")
+}
+
+/// Partition key of a number's attempt counters.
+pub fn phone_pk(e164: &str) -> String {
+    format!("PHONE#{e164}")
+}
+
+/// Sort key of a number's attempt counter for one minute.
+pub fn attempts_sk(minute: &str) -> String {
+    format!("ATTEMPTS#{minute}")
+}
+
+/// The number an event counts an attempt for: a `contact.completed` with a `phoneNumber`.
+fn attempted_number(event: &Event) -> Option<&str> {
+    match &event.kind {
+        crate::webhook::event::EventKind::ContactCompleted(c) => c.phone_number.as_deref(),
+        _ => None,
+    }
+}
+
+/// Splits `events` (sorted by campaign and minute) into transactions of at
+/// most [`EVENTS_PER_TRANSACTION`] events and [`MAX_TRANSACTION_ITEMS`] items.
+fn transaction_chunks<'a>(events: &[&'a Event]) -> Vec<Vec<&'a Event>> {
+    let mut chunks = Vec::new();
+    let mut current: Vec<&'a Event> = Vec::new();
+    let mut buckets: HashSet<(i64, String)> = HashSet::new();
+    let mut phones: HashSet<(String, String)> = HashSet::new();
+    for &event in events {
+        let minute = event.minute();
+        let bucket = (event.skill_id, minute.clone());
+        let phone = attempted_number(event).map(|p| (p.to_owned(), minute));
+        let added = 1
+            + usize::from(!buckets.contains(&bucket))
+            + phone
+                .as_ref()
+                .map_or(0, |p| usize::from(!phones.contains(p)));
+        let items = current.len() + buckets.len() + phones.len();
+        if !current.is_empty()
+            && (current.len() >= EVENTS_PER_TRANSACTION || items + added > MAX_TRANSACTION_ITEMS)
+        {
+            chunks.push(std::mem::take(&mut current));
+            buckets.clear();
+            phones.clear();
+        }
+        current.push(event);
+        buckets.insert(bucket);
+        if let Some(p) = phone {
+            phones.insert(p);
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
 }
 
 /// Partition key of an event's dedupe record.
@@ -225,8 +292,8 @@ impl EventStore {
         }
         // Events of one campaign and minute together: fewer counter updates per transaction.
         unique.sort_by_cached_key(|e| (e.skill_id, e.minute()));
-        for chunk in unique.chunks(EVENTS_PER_TRANSACTION) {
-            let (accepted, duplicates) = self.record_chunk(chunk, received_at).await?;
+        for chunk in transaction_chunks(&unique) {
+            let (accepted, duplicates) = self.record_chunk(&chunk, received_at).await?;
             outcome.accepted += accepted;
             outcome.duplicates += duplicates;
         }
@@ -323,7 +390,9 @@ impl EventStore {
     }
 
     /// The transaction for `events`: one conditional put per event (first, in
-    /// order), then one `ADD` per distinct (campaign, minute).
+    /// order), then one `ADD` per distinct (campaign, minute), then one per
+    /// distinct (number, minute) of the `contact.completed` events with a
+    /// `phoneNumber`.
     fn transaction_items(
         &self,
         events: &[&Event],
@@ -331,7 +400,14 @@ impl EventStore {
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut items = Vec::with_capacity(events.len() * 2);
         let mut buckets: BTreeMap<Bucket, (Counts, DateTime<Utc>)> = BTreeMap::new();
+        let mut attempts: BTreeMap<(String, String), (u64, DateTime<Utc>)> = BTreeMap::new();
         for event in events {
+            if let Some(phone) = attempted_number(event) {
+                let slot = attempts
+                    .entry((phone.to_owned(), event.minute()))
+                    .or_insert((0, event.occurred_at));
+                slot.0 += 1;
+            }
             let minute = event.minute();
             let mut item = key(event_pk(&event.event_id), EVENT_SK.to_owned());
             // Few attributes: everything else about the event is in `body`.
@@ -382,7 +458,95 @@ impl EventStore {
                 .map_err(|e| build_err(&self.table, e))?;
             items.push(TransactWriteItem::builder().update(update).build());
         }
+        for ((phone, minute), (count, any_time)) in attempts {
+            let expiry = any_time
+                .checked_add_signed(ATTEMPT_RETENTION)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                .max(
+                    received_at
+                        .checked_add_signed(TimeDelta::days(1))
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC),
+                );
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(phone_pk(&phone), attempts_sk(&minute))))
+                .update_expression("SET #ttl = :ttl ADD attempts :n")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":ttl", n(epoch(expiry)))
+                .expression_attribute_values(":n", n(count))
+                .build()
+                .map_err(|e| build_err(&self.table, e))?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
         Ok(items)
+    }
+
+    /// Calls to `e164` recorded from `contact.completed` events that
+    /// occurred in the minutes overlapping `[from, to)` (strongly consistent).
+    /// Counted per minute, so an attempt up to a minute before `from` may be
+    /// included: the count errs on the side of the cap.
+    pub async fn attempts_between(
+        &self,
+        e164: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if to <= from {
+            return Ok(0);
+        }
+        let first = attempts_sk(&minute_key(from));
+        let last = attempts_sk(&minute_key(to - TimeDelta::nanoseconds(1)));
+        let mut total = 0u64;
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
+                .expression_attribute_values(":pk", s(phone_pk(e164)))
+                .expression_attribute_values(":first", s(&first))
+                .expression_attribute_values(":last", s(&last))
+                .projection_expression("attempts")
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("Query", &self.table, e))?;
+            for item in out.items() {
+                let count = item
+                    .get("attempts")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        StoreError::corrupt(
+                            &self.table,
+                            format!("attempts of {e164} is not a count"),
+                        )
+                    })?;
+                total += count;
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(total)
+    }
+
+    /// Calls to `e164` over the 24 hours before `at` (see
+    /// [`EventStore::attempts_between`]).
+    pub async fn attempts_last_24h(
+        &self,
+        e164: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.attempts_between(
+            e164,
+            at - TimeDelta::hours(24),
+            at + TimeDelta::nanoseconds(1),
+        )
+        .await
     }
 
     /// Positions in `events` whose dedupe records exist (consistent read).
@@ -557,6 +721,40 @@ mod tests {
     fn keys() {
         assert_eq!(event_pk("abc"), "EVENT#abc");
         assert_eq!(counter_sk("2025-01-01T00:00"), "COUNTS#2025-01-01T00:00");
+    }
+
+    fn completed(id: &str, skill: i64, minute: u32, phone: Option<&str>) -> Event {
+        let mut data = serde_json::json!({"contactId": id, "outcome": "success",
+            "talkSeconds": 1, "wrapSeconds": 1});
+        if let Some(p) = phone {
+            data["phoneNumber"] = serde_json::json!(p);
+        }
+        let body = serde_json::json!({"eventId": id, "type": "contact.completed",
+            "occurredAt": format!("2026-03-03T15:{minute:02}:00Z"), "skillId": skill, "data": data});
+        crate::webhook::event::parse_body(body.to_string().as_bytes())
+            .unwrap()
+            .remove(0)
+    }
+
+    #[test]
+    fn transactions_never_exceed_100_items() {
+        // 50 events, each in its own minute and with its own number: 150 items unsplit.
+        let events: Vec<Event> = (0..50)
+            .map(|i| completed(&format!("e{i}"), 1, i, Some(&format!("+1617555{:04}", i))))
+            .collect();
+        let refs: Vec<&Event> = events.iter().collect();
+        let chunks = transaction_chunks(&refs);
+        assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 50);
+        for chunk in &chunks {
+            assert!(chunk.len() * 3 <= MAX_TRANSACTION_ITEMS, "{}", chunk.len());
+        }
+        // Without numbers, one minute: 50 events fit one transaction.
+        let events: Vec<Event> = (0..60)
+            .map(|i| completed(&format!("f{i}"), 1, 0, None))
+            .collect();
+        let refs: Vec<&Event> = events.iter().collect();
+        let sizes: Vec<usize> = transaction_chunks(&refs).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![50, 10]);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod events;
 pub mod failover;
+pub mod intake;
 pub mod state;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};

@@ -9,7 +9,8 @@
 //! - `sk = FIELDS`: per CXone field, the value the bundle last wrote and any
 //!   hold placed because a person changed it;
 //! - `sk = GUARD`: whether the window guard stopped the skill, and why;
-//! - `sk = SCHEDULE`: the recipients the last deployed schedule covers.
+//! - `sk = SCHEDULE`: the recipients the last deployed schedule covers;
+//! - `sk = PAUSE`: whether an operator paused the campaign, who, when, why.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{campaign_pk, is_condition_failure, StoreError};
-use crate::campaign_config::CampaignConfig;
+use crate::campaign_config::{CampaignConfig, CampaignLife};
 
 /// Name of the sparse index over config items.
 pub const KIND_INDEX: &str = "kind-index";
@@ -72,6 +73,18 @@ impl StoredConfig {
     /// The version this write replaces (`None`: the config must not exist yet).
     fn replaces(&self) -> Option<u64> {
         self.version.checked_sub(1).filter(|v| *v > 0)
+    }
+}
+
+impl StoredConfig {
+    /// When the config was first written (its `createdAt`, else its last write).
+    pub fn first_written(&self) -> DateTime<Utc> {
+        self.created_at.unwrap_or(self.updated_at)
+    }
+
+    /// Where the campaign is in its life at `now` (see [`CampaignLife`]).
+    pub fn life(&self, now: DateTime<Utc>) -> CampaignLife {
+        CampaignLife::of(&self.config, self.first_written(), now)
     }
 }
 
@@ -136,6 +149,25 @@ pub struct GuardRecord {
     #[serde(default)]
     pub stopped_at: Option<DateTime<Utc>>,
     /// Why it stopped it.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// An operator's pause of a campaign. A paused campaign stays paused: the
+/// tuner leaves it alone, the window guard never restarts it, and a
+/// failover or failback starts no skill for it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PauseRecord {
+    /// Whether the campaign is paused.
+    pub paused: bool,
+    /// When it was last paused or resumed (the request's time).
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+    /// Who paused or resumed it (IAM principal or signed-in person).
+    #[serde(default)]
+    pub by: Option<String>,
+    /// Why, as the operator said.
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -504,6 +536,50 @@ impl StateStore {
     /// Replaces the window guard's record (call only while holding the campaign's lease).
     pub async fn put_guard(&self, skill_id: i64, record: &GuardRecord) -> Result<(), StoreError> {
         self.put_body(skill_id, "GUARD", record).await
+    }
+
+    /// The operator's pause record of a campaign (not paused when none yet).
+    pub async fn get_pause(&self, skill_id: i64) -> Result<PauseRecord, StoreError> {
+        self.get_body(skill_id, "PAUSE")
+            .await
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Replaces the pause record (call only while holding the campaign's lease).
+    pub async fn put_pause(&self, skill_id: i64, record: &PauseRecord) -> Result<(), StoreError> {
+        self.put_body(skill_id, "PAUSE", record).await
+    }
+
+    /// Replaces the pause record and appends its audit record (`audit`, from
+    /// [`crate::store::audit::AuditStore::put_request`]) in one transaction:
+    /// both or neither.
+    pub async fn put_pause_with_audit(
+        &self,
+        skill_id: i64,
+        record: &PauseRecord,
+        audit: Put,
+    ) -> Result<(), StoreError> {
+        let body =
+            serde_json::to_string(record).map_err(|e| StoreError::corrupt(&self.table, e))?;
+        let mut item = key(skill_id, "PAUSE");
+        item.insert("body".into(), AttributeValue::S(body));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| StoreError::Dynamo {
+                operation: "TransactWriteItems",
+                table: self.table.clone(),
+                message: format!("could not build the pause put: {e}"),
+            })?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().put(audit).build())
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("TransactWriteItems", &self.table, e))?;
+        Ok(())
     }
 
     /// The schedule last deployed for a campaign, if any.

@@ -1,5 +1,5 @@
 //! The webhook body: one event, or `{"events": [...]}` with 1 to 500 events
-//! (cxone-contract.md, "Events into the bundle"), parsed and validated.
+//! (docs/cxone-api.md, "Webhook events into the bundle"), parsed and validated.
 //!
 //! Pure: bytes in, typed events or a list of field problems out. Problems
 //! name the event's index and the field (`data.outcome` for fields inside
@@ -85,6 +85,19 @@ pub struct ContactCompleted {
     pub talk_seconds: f64,
     /// After-call work, seconds.
     pub wrap_seconds: f64,
+    /// The number dialled, E.164 (`data.phoneNumber`, optional): counted
+    /// per number for the states that cap calls per 24 hours.
+    pub phone_number: Option<String>,
+}
+
+/// Whether `s` is an E.164 number: `+`, a non-zero digit, 7 to 14 more digits.
+pub fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
 }
 
 /// `skill.metrics`' data.
@@ -441,15 +454,31 @@ fn parse_event(index: usize, item: Value) -> Result<Event, Vec<FieldProblem>> {
             };
             let talk = c.seconds(d, "talkSeconds", "data.talkSeconds", false);
             let wrap = c.seconds(d, "wrapSeconds", "data.wrapSeconds", false);
-            match (contact_id, outcome, talk, wrap) {
-                (Some(contact_id), Some(outcome), Some(talk_seconds), Some(wrap_seconds)) => {
-                    Some(EventKind::ContactCompleted(ContactCompleted {
-                        contact_id,
-                        outcome,
-                        talk_seconds,
-                        wrap_seconds,
-                    }))
+            let phone = match d.get("phoneNumber") {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(p)) if is_e164(p) => Ok(Some(p.clone())),
+                Some(_) => {
+                    c.problem(
+                        "data.phoneNumber",
+                        "must be an E.164 number such as \"+16175550123\"",
+                    );
+                    Err(())
                 }
+            };
+            match (contact_id, outcome, talk, wrap, phone) {
+                (
+                    Some(contact_id),
+                    Some(outcome),
+                    Some(talk_seconds),
+                    Some(wrap_seconds),
+                    Ok(phone_number),
+                ) => Some(EventKind::ContactCompleted(ContactCompleted {
+                    contact_id,
+                    outcome,
+                    talk_seconds,
+                    wrap_seconds,
+                    phone_number,
+                })),
                 _ => None,
             }
         }
@@ -553,6 +582,7 @@ mod tests {
                 outcome: Outcome::NoAnswer,
                 talk_seconds: 120.0,
                 wrap_seconds: 15.5,
+                phone_number: None,
             })
         );
         assert_eq!(e.raw["eventId"], "e1");
@@ -733,5 +763,29 @@ mod tests {
             assert_eq!(Outcome::parse(o.as_str()), Some(o));
         }
         assert_eq!(Outcome::parse("SUCCESS"), None);
+    }
+
+    #[test]
+    fn contact_completed_may_carry_an_e164_phone_number() {
+        let mut event = completed("p1", "success");
+        event["data"]["phoneNumber"] = json!("+16175550123");
+        let events = parse(&event).unwrap();
+        assert!(matches!(&events[0].kind,
+            EventKind::ContactCompleted(c) if c.phone_number.as_deref() == Some("+16175550123")));
+        for bad in [
+            json!("6175550123"),
+            json!("+0123456789"),
+            json!("+1"),
+            json!(16175550123_i64),
+        ] {
+            event["data"]["phoneNumber"] = bad.clone();
+            let p = problems(&event);
+            assert!(
+                p.iter().any(|p| p.field == "data.phoneNumber"),
+                "{bad}: {p:?}"
+            );
+        }
+        assert!(is_e164("+442071838750"));
+        assert!(!is_e164("+1617555012a"));
     }
 }

@@ -1,5 +1,5 @@
-//! Signed event intake (`POST /webhooks/cxone`; cxone-contract.md, "Events
-//! into the bundle").
+//! Signed event intake (`POST /webhooks/cxone`; docs/cxone-api.md, "Webhook
+//! events into the bundle").
 //!
 //! - [`signature`]: the `X-Signature` header, parsed and checked (pure);
 //! - [`event`]: the body, parsed and validated (pure);

@@ -22,6 +22,12 @@
 //! the demo prints when the failover happened, with the rate and samples that
 //! caused it, and checks against the simulator that it happened exactly once.
 //! Without a built `failover-checker` the day still runs and says so.
+//!
+//! With `--serve`, campaign-api also runs behind a second local front with
+//! every route of the template (the operator routes, the dashboard's `/ui`
+//! routes with a fixed local identity, the page and its assets) on the
+//! simulated clock: the dashboard's address is printed at the start and
+//! after the day, and the front and the functions keep serving until Ctrl-C.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,7 +38,7 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Timelike, Utc};
 use chrono_tz::Tz;
 use cxone_sim::{AdminClient, Fault, Scenario, TruthCounters, WebhookConfig};
-use local_stack::apigw::{ApiClock, ApiGateway};
+use local_stack::apigw::{ApiClock, ApiGateway, CAMPAIGN_API_ROUTES};
 use local_stack::{FunctionProcess, TableNames};
 use serde_json::{json, Value};
 use shared::store::audit::AuditStore;
@@ -64,6 +70,7 @@ struct Args {
     person_edit_at: Option<u32>,
     webhook: bool,
     checker_every: i64,
+    serve: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -73,6 +80,7 @@ fn parse_args() -> Result<Args, String> {
         person_edit_at: Some(13),
         webhook: true,
         checker_every: 1,
+        serve: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -87,6 +95,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--no-person-edit" => args.person_edit_at = None,
             "--no-webhook" => args.webhook = false,
+            "--serve" => args.serve = true,
             "--checker-every" => {
                 args.checker_every = it
                     .next()
@@ -97,7 +106,7 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => {
                 println!(
                     "usage: demo [--scenario FILE] [--hours N] [--no-person-edit] [--no-webhook] \
-                     [--checker-every MINUTES]"
+                     [--checker-every MINUTES] [--serve]"
                 );
                 std::process::exit(0);
             }
@@ -348,9 +357,11 @@ async fn run() -> Result<(), String> {
         ("CXONE_ISSUER".to_owned(), issuer.clone()),
         ("RUST_LOG".to_owned(), "warn".to_owned()),
     ]);
-    let api = FunctionProcess::spawn(binary("campaign-api")?, function_env.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    let api = Arc::new(
+        FunctionProcess::spawn(binary("campaign-api")?, function_env.clone())
+            .await
+            .map_err(|e| e.to_string())?,
+    );
     let tuner = FunctionProcess::spawn(binary("capacity-tuner")?, function_env.clone())
         .await
         .map_err(|e| e.to_string())?;
@@ -377,6 +388,27 @@ async fn run() -> Result<(), String> {
         .collect();
     // The webhook path: simulator -> local API Gateway (simulated clock) -> webhook-ingest.
     let clock = ApiClock::settable(start);
+    // The dashboard: campaign-api behind its own front on the same clock.
+    let dashboard = match args.serve {
+        true => Some(
+            ApiGateway::builder()
+                .routes(CAMPAIGN_API_ROUTES, &api)
+                .map_err(|e| e.to_string())?
+                .local_jwt("/ui/")
+                .clock(clock.clone())
+                .start()
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        false => None,
+    };
+    if let Some(front) = &dashboard {
+        println!(
+            "  dashboard: {}/dashboard (local: no sign-in, acting as {})",
+            front.base_url(),
+            local_stack::apigw::LOCAL_SUPERVISOR
+        );
+    }
     let mut gateway: Option<ApiGateway> = None;
     let mut webhook: Option<WebhookConfig> = None;
     if args.webhook {
@@ -963,6 +995,19 @@ async fn run() -> Result<(), String> {
         replay["campaigns"].as_array().map_or(0, Vec::len),
         after - before
     );
+    if let Some(front) = dashboard {
+        println!();
+        println!(
+            "Dashboard: {}/dashboard (the simulated day as of {}); serving until Ctrl-C",
+            front.base_url(),
+            end.with_timezone(&zone).format("%H:%M")
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
+        println!("demo: stopping the dashboard");
+        front.shutdown().await;
+    }
     if let Some(gw) = gateway {
         gw.shutdown().await;
     }
