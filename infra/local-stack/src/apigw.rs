@@ -58,6 +58,8 @@ pub const LOCAL_SUPERVISOR: &str = "supervisor@localhost";
 /// the page with its assets (no authorizer).
 pub const CAMPAIGN_API_ROUTES: &[&str] = &[
     "GET /campaigns",
+    "POST /campaigns",
+    "POST /campaigns/{skillId}/contacts",
     "GET /campaigns/{skillId}/config",
     "PUT /campaigns/{skillId}/config",
     "GET /campaigns/{skillId}/health",
