@@ -179,17 +179,33 @@ async fn wait_for_text(client: &Client, css: &str, needle: &str) -> String {
     }
 }
 
+/// Clicks the element `css`, finding it again if the page re-rendered it
+/// between finding and clicking (the rows refresh themselves).
+async fn click(client: &Client, css: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let clicked = match client.find(Locator::Css(css)).await {
+            Ok(element) => element.click().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match clicked {
+            Ok(()) => return,
+            Err(e) => assert!(
+                std::time::Instant::now() < deadline,
+                "could not click {css}: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Presses `action` for campaign 1001 and answers the reason form.
 async fn press(client: &Client, action: &str, reason: &str) {
-    client
-        .find(Locator::Css(&format!(
-            r#"button[data-action="{action}"][data-skill-id="1001"]"#
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        client,
+        &format!(r#"button[data-action="{action}"][data-skill-id="1001"]"#),
+    )
+    .await;
     let input = client
         .wait()
         .at_most(WAIT)
@@ -197,13 +213,7 @@ async fn press(client: &Client, action: &str, reason: &str) {
         .await
         .expect("the reason form opens");
     input.send_keys(reason).await.unwrap();
-    client
-        .find(Locator::Css("#reason-ok"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, "#reason-ok").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -276,8 +276,37 @@ impl Api {
             .await
             .map_err(|e| cxone_error(&format!("stopping skill {skill}"), &e))?;
         let now_running = self.is_running(skill, deadline).await?;
+        self.settle_pause(request, reason, true, skill, (was_running, now_running))
+            .await
+    }
+
+    /// Records the pause (`paused`) or its end with its audit record, in one
+    /// transaction, and answers what changed; `running` is the skill's
+    /// state (before, after).
+    async fn settle_pause(
+        &self,
+        request: &ApiRequest,
+        reason: &str,
+        paused: bool,
+        skill: i64,
+        running: (bool, bool),
+    ) -> Result<Value, ApiError> {
+        let (was_running, now_running) = running;
+        let (action, verb, message) = if paused {
+            (
+                "pause",
+                "paused",
+                format!("skill {skill} stopped; the campaign stays paused until resumed"),
+            )
+        } else {
+            (
+                "resume",
+                "resumed",
+                format!("skill {skill} started; the tuner paces it again"),
+            )
+        };
         let pause = PauseRecord {
-            paused: true,
+            paused,
             at: Some(request.time),
             by: Some(request.actor.clone()),
             reason: Some(reason.to_owned()),
@@ -285,18 +314,18 @@ impl Api {
         self.record_pause(
             request,
             &pause,
-            "campaign.pause",
-            json!({"skillId": skill, "isRunning": was_running, "paused": false}),
-            json!({"skillId": skill, "isRunning": now_running, "paused": true}),
-            format!("paused by {}: {reason}", request.actor),
+            &format!("campaign.{action}"),
+            json!({"skillId": skill, "isRunning": was_running, "paused": !paused}),
+            json!({"skillId": skill, "isRunning": now_running, "paused": paused}),
+            format!("{verb} by {}: {reason}", request.actor),
         )
         .await?;
-        info!(skill, "campaign paused");
+        info!(skill, action, "campaign {verb}");
         Ok(done(
             request,
-            "pause",
+            action,
             true,
-            format!("skill {skill} stopped; the campaign stays paused until resumed"),
+            message,
             json!({"paused": pause, "before": {"skillId": skill, "isRunning": was_running},
                    "after": {"skillId": skill, "isRunning": now_running}}),
         ))
@@ -349,30 +378,8 @@ impl Api {
             .map_err(|e| cxone_error(&format!("starting skill {skill}"), &e))?;
         guard.release(skill).await.map_err(guard_error)?;
         let now_running = self.is_running(skill, deadline).await?;
-        let pause = PauseRecord {
-            paused: false,
-            at: Some(request.time),
-            by: Some(request.actor.clone()),
-            reason: Some(reason.to_owned()),
-        };
-        self.record_pause(
-            request,
-            &pause,
-            "campaign.resume",
-            json!({"skillId": skill, "isRunning": was_running, "paused": true}),
-            json!({"skillId": skill, "isRunning": now_running, "paused": false}),
-            format!("resumed by {}: {reason}", request.actor),
-        )
-        .await?;
-        info!(skill, "campaign resumed");
-        Ok(done(
-            request,
-            "resume",
-            true,
-            format!("skill {skill} started; the tuner paces it again"),
-            json!({"paused": pause, "before": {"skillId": skill, "isRunning": was_running},
-                   "after": {"skillId": skill, "isRunning": now_running}}),
-        ))
+        self.settle_pause(request, reason, false, skill, (was_running, now_running))
+            .await
     }
 
     async fn failback_campaign(
