@@ -82,6 +82,33 @@ pub fn storage_error(what: &str, e: &StoreError) -> ApiError {
 }
 
 impl Api {
+    /// Takes the campaign's write lease until the invocation's deadline:
+    /// 409 while another of the bundle's writers holds it, 503 when storage fails.
+    pub(crate) async fn take_lease(
+        &self,
+        request: &crate::routes::ApiRequest,
+        deadline: &Deadline,
+    ) -> Result<shared::store::state::Lease, ApiError> {
+        use shared::store::state::LeaseError;
+        match self
+            .state
+            .acquire_lease(
+                request.skill_id,
+                &request.request_id,
+                shared::idempotency::unix_now_ms(),
+                deadline.epoch_ms(),
+            )
+            .await
+        {
+            Ok(lease) => Ok(lease),
+            Err(LeaseError::Held { owner, .. }) => Err(ApiError::conflict(format!(
+                "campaign {} is being written by {owner}; retry shortly",
+                request.skill_id
+            ))),
+            Err(LeaseError::Store(e)) => Err(storage_error("take the campaign's lease", &e)),
+        }
+    }
+
     /// Serves one HTTP request; never fails (errors are responses).
     pub async fn handle(&self, request: Request, deadline: Deadline) -> Response<Body> {
         let parsed = match parse_request(&request) {

@@ -35,7 +35,7 @@ use shared::idempotency::unix_now_ms;
 use shared::invocation::Invocation;
 use shared::store::audit::AuditRecord;
 use shared::store::failover::FailoverState;
-use shared::store::state::{LeaseError, PauseRecord, StoredConfig};
+use shared::store::state::{PauseRecord, StoredConfig};
 
 use crate::api::{cxone_error, storage_error, Api};
 use crate::routes::{ApiRequest, Route, FUNCTION_NAME};
@@ -148,27 +148,7 @@ impl Api {
                 .failback_campaign(request, &stored, &reason, deadline)
                 .await;
         }
-        let lease = match self
-            .state
-            .acquire_lease(
-                request.skill_id,
-                &request.request_id,
-                unix_now_ms(),
-                deadline.epoch_ms(),
-            )
-            .await
-        {
-            Ok(lease) => lease,
-            Err(LeaseError::Held { owner, .. }) => {
-                return Err(ApiError::conflict(format!(
-                    "campaign {} is being written by {owner}; retry shortly",
-                    request.skill_id
-                )))
-            }
-            Err(LeaseError::Store(e)) => {
-                return Err(storage_error("take the campaign's lease", &e))
-            }
-        };
+        let lease = self.take_lease(request, deadline).await?;
         let cxone_deadline = deadline.for_cxone();
         let result = match request.route {
             Route::Pause => self.pause(request, &stored, &reason, &cxone_deadline).await,

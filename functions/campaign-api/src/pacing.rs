@@ -31,12 +31,11 @@ use shared::campaign_config::LEGAL_MAX_ABANDON_PCT;
 use shared::deadline::Deadline;
 use shared::engine::compliance::MIN_RING_SECONDS;
 use shared::engine::pacing::{predict::HORIZON_S, predict_ratio, CandidateResult};
-use shared::idempotency::unix_now_ms;
 use shared::safe_write::{Desired, SafeWriter};
 use shared::skill_reading::{SkillReading, RING_FIELD};
 use shared::store::audit::AuditRecord;
 use shared::store::failover::FailoverState;
-use shared::store::state::{LeaseError, StoredConfig};
+use shared::store::state::StoredConfig;
 
 use crate::api::{cxone_error, json_response, storage_error, Api};
 use crate::routes::ApiRequest;
@@ -287,27 +286,7 @@ impl Api {
         prediction: &PacingPrediction,
         deadline: &Deadline,
     ) -> Result<Response<Body>, ApiError> {
-        let lease = match self
-            .state
-            .acquire_lease(
-                request.skill_id,
-                &request.request_id,
-                unix_now_ms(),
-                deadline.epoch_ms(),
-            )
-            .await
-        {
-            Ok(lease) => lease,
-            Err(LeaseError::Held { owner, .. }) => {
-                return Err(ApiError::conflict(format!(
-                    "campaign {} is being written by {owner}; retry shortly",
-                    request.skill_id
-                )))
-            }
-            Err(LeaseError::Store(e)) => {
-                return Err(storage_error("take the campaign's lease", &e))
-            }
-        };
+        let lease = self.take_lease(request, deadline).await?;
         let hold = Duration::minutes(i64::from(stored.config.override_hold_minutes));
         let written = SafeWriter::new(&self.cxone, &self.state)
             .apply_as_operator(

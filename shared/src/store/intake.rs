@@ -163,27 +163,7 @@ impl IntakeStore {
         pk: String,
         sk: String,
     ) -> Result<Option<T>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", &self.table, e))?;
-        match out
-            .item
-            .as_ref()
-            .and_then(|i| i.get("body"))
-            .and_then(|v| v.as_s().ok())
-        {
-            Some(body) => serde_json::from_str(body)
-                .map(Some)
-                .map_err(|e| StoreError::corrupt(&self.table, e)),
-            None => Ok(None),
-        }
+        super::get_json_body(&self.client, &self.table, pk, sk).await
     }
 
     async fn put_body<T: Serialize>(
@@ -192,17 +172,7 @@ impl IntakeStore {
         sk: String,
         value: &T,
     ) -> Result<(), StoreError> {
-        let body = serde_json::to_string(value).map_err(|e| StoreError::corrupt(&self.table, e))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(pk))
-            .item("sk", s(sk))
-            .item("body", s(body))
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("PutItem", &self.table, e))?;
-        Ok(())
+        super::put_json_body(&self.client, &self.table, pk, sk, value).await
     }
 
     /// The provisioning record of the key with id `key_id`, if any.

@@ -75,3 +75,57 @@ where
 pub fn campaign_pk(skill_id: i64) -> String {
     format!("CAMPAIGN#{skill_id}")
 }
+
+/// Reads the JSON `body` attribute of the item `pk`/`sk` (consistent read):
+/// the one reader of the state table's JSON-body items.
+pub(crate) async fn get_json_body<T: serde::de::DeserializeOwned>(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: String,
+    sk: String,
+) -> Result<Option<T>, StoreError> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk))
+        .key("sk", AttributeValue::S(sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("GetItem", table, e))?;
+    match out
+        .item
+        .as_ref()
+        .and_then(|i| i.get("body"))
+        .and_then(|v| v.as_s().ok())
+    {
+        Some(body) => serde_json::from_str(body)
+            .map(Some)
+            .map_err(|e| StoreError::corrupt(table, e)),
+        None => Ok(None),
+    }
+}
+
+/// Replaces the item `pk`/`sk` with `value` as its JSON `body`: the one
+/// writer of the state table's JSON-body items.
+pub(crate) async fn put_json_body<T: serde::Serialize>(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: String,
+    sk: String,
+    value: &T,
+) -> Result<(), StoreError> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let body = serde_json::to_string(value).map_err(|e| StoreError::corrupt(table, e))?;
+    client
+        .put_item()
+        .table_name(table)
+        .item("pk", AttributeValue::S(pk))
+        .item("sk", AttributeValue::S(sk))
+        .item("body", AttributeValue::S(body))
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("PutItem", table, e))?;
+    Ok(())
+}

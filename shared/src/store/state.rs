@@ -604,26 +604,13 @@ impl StateStore {
         skill_id: i64,
         sk: &str,
     ) -> Result<Option<T>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(skill_id, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", &self.table, e))?;
-        match out
-            .item
-            .as_ref()
-            .and_then(|i| i.get("body"))
-            .and_then(|v| v.as_s().ok())
-        {
-            Some(body) => serde_json::from_str(body)
-                .map(Some)
-                .map_err(|e| StoreError::corrupt(&self.table, e)),
-            None => Ok(None),
-        }
+        super::get_json_body(
+            &self.client,
+            &self.table,
+            campaign_pk(skill_id),
+            sk.to_owned(),
+        )
+        .await
     }
 
     async fn put_body<T: Serialize>(
@@ -632,16 +619,13 @@ impl StateStore {
         sk: &str,
         value: &T,
     ) -> Result<(), StoreError> {
-        let body = serde_json::to_string(value).map_err(|e| StoreError::corrupt(&self.table, e))?;
-        let mut item = key(skill_id, sk);
-        item.insert("body".into(), AttributeValue::S(body));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("PutItem", &self.table, e))?;
-        Ok(())
+        super::put_json_body(
+            &self.client,
+            &self.table,
+            campaign_pk(skill_id),
+            sk.to_owned(),
+            value,
+        )
+        .await
     }
 }
