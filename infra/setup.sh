@@ -45,6 +45,18 @@ else
     cargo clippy --version >/dev/null 2>&1 || echo "setup: warning: rustup not found and clippy unavailable" >&2
 fi
 
+# --- arm64 standard library for `make package` ----------------------------
+# cargo-lambda cross-builds the deployed (arm64) binaries; the target's std
+# comes from rustup like the components above.
+if command -v rustup >/dev/null 2>&1; then
+    if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+        rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 \
+            || die "'rustup target add aarch64-unknown-linux-gnu' failed (make package needs it)"
+    fi
+else
+    echo "setup: warning: rustup not found: make package needs the aarch64-unknown-linux-gnu std" >&2
+fi
+
 # --- Python virtual environment -------------------------------------------
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found (Python >= 3.9 is needed for moto and cfn-lint)"
 
@@ -69,6 +81,12 @@ if [[ "$want" != "$have" ]]; then
     for tool in moto_server cfn-lint sam; do
         [[ -x "$VENV/bin/$tool" ]] || die "$tool missing from $VENV/bin after install"
     done
+    # make package (cargo-lambda, zig), make bench-perf (awslambdaric), make lint (cargo-shear).
+    for tool in cargo-lambda cargo-shear python-zig; do
+        [[ -x "$VENV/bin/$tool" ]] || die "$tool missing from $VENV/bin after install"
+    done
+    "$VENV/bin/python" -c 'import awslambdaric, ziglang' 2>/dev/null \
+        || die "awslambdaric or ziglang missing from $VENV after install"
     echo "$want" >"$STAMP"
 fi
 

@@ -11,9 +11,12 @@
 #                    (exports CXONE_ISSUER)
 #   --init           create the template's tables (AUDIT_TABLE, STATE_TABLE,
 #                    IDEMPOTENCY_TABLE default to local-audit, local-state,
-#                    local-idempotency) with target/debug/stack-init, and the
+#                    local-idempotency) with target/debug/stack-init, the
 #                    secret CXONE_SECRET_ID (default cxone/local) from
-#                    CXONE_SECRET_FILE when that is set
+#                    CXONE_SECRET_FILE when that is set, and the webhook
+#                    signing secret WEBHOOK_SECRET_ID (default webhook/local)
+#                    from WEBHOOK_SECRET_FILE when that is set (JSON
+#                    {"webhookSecrets": ["..."]}, each at least 32 bytes)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -77,8 +80,10 @@ if ((init)); then
     export STATE_TABLE="${STATE_TABLE:-local-state}"
     export IDEMPOTENCY_TABLE="${IDEMPOTENCY_TABLE:-local-idempotency}"
     export CXONE_SECRET_ID="${CXONE_SECRET_ID:-cxone/local}"
+    export WEBHOOK_SECRET_ID="${WEBHOOK_SECRET_ID:-webhook/local}"
     init_args=(--template "$ROOT/template.yaml")
     [[ -n "${CXONE_SECRET_FILE:-}" ]] && init_args+=(--secret-file "$CXONE_SECRET_FILE")
+    [[ -n "${WEBHOOK_SECRET_FILE:-}" ]] && init_args+=(--webhook-secret-file "$WEBHOOK_SECRET_FILE")
     if [[ ! -x "$ROOT/target/debug/stack-init" ]]; then
         (cd "$ROOT" && cargo build -q -p local-stack --bin stack-init)
     fi

@@ -1,8 +1,13 @@
 //! The operator API's error body: `{"error": code, "message": text, "details": [...]}`.
 //!
 //! One type for every HTTP function so codes and statuses stay consistent
-//! (docs/architecture.md, "Operator API and dashboard"). A 500 never
-//! carries internals.
+//! (docs/architecture.md, "Operator API and dashboard").
+//!
+//! A server-side failure (500, 502, 503) never carries internals (ARNs, SDK
+//! or CXone messages, table names): its message says in words what failed,
+//! and the body carries `requestId`, the id that the log line with the
+//! detail carries too ([`stamp_request_id`] adds it at each function's
+//! response boundary).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -19,6 +24,9 @@ pub struct ApiError {
     pub message: String,
     /// Itemised problems (fields, violations), possibly empty.
     pub details: Vec<Value>,
+    /// The request's id (the one its log lines carry), on server-side failures.
+    #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ApiError {
@@ -28,7 +36,14 @@ impl ApiError {
             error,
             message: message.into(),
             details: Vec::new(),
+            request_id: None,
         }
+    }
+
+    /// Adds the request's id (the one the log lines carry).
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
     }
 
     /// Adds itemised details.
@@ -98,6 +113,29 @@ impl ApiError {
     }
 }
 
+/// Whether `status` is a server-side failure whose body must carry `requestId`.
+pub fn is_server_failure(status: u16) -> bool {
+    status >= 500
+}
+
+/// The body of a server-side failure (`status` 500 or above) with
+/// `"requestId": request_id` added, when `body` is an error object without
+/// one; `None` when nothing needs changing. Each HTTP function applies it to
+/// every answer, so whichever path built the error, the caller gets the id
+/// that the log lines carry.
+pub fn stamp_request_id(status: u16, body: &str, request_id: &str) -> Option<String> {
+    if !is_server_failure(status) {
+        return None;
+    }
+    let mut value: Value = serde_json::from_str(body).ok()?;
+    let object = value.as_object_mut()?;
+    if !object.contains_key("error") || object.contains_key("requestId") {
+        return None;
+    }
+    object.insert("requestId".into(), Value::String(request_id.to_owned()));
+    Some(value.to_string())
+}
+
 /// Parses the `{skillId}` path parameter: a positive integer, else a 400 naming it.
 pub fn parse_skill_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
@@ -125,5 +163,23 @@ mod tests {
         assert_eq!(v["message"], "no");
         assert_eq!(v["details"][0]["field"], "x");
         assert!(v.get("status").is_none());
+        assert!(v.get("requestId").is_none());
+    }
+
+    #[test]
+    fn server_failures_get_the_request_id() {
+        let body = ApiError::unavailable("could not read the campaign config; retry").body();
+        let stamped = stamp_request_id(503, &body, "req-1").unwrap();
+        let v: Value = serde_json::from_str(&stamped).unwrap();
+        assert_eq!(v["requestId"], "req-1");
+        assert_eq!(v["error"], "storage_unavailable");
+        // Already stamped, client errors, and non-error bodies are left alone.
+        assert!(stamp_request_id(503, &stamped, "req-2").is_none());
+        let bad = ApiError::bad_request("no").body();
+        assert!(stamp_request_id(400, &bad, "req-1").is_none());
+        assert!(stamp_request_id(502, "<html>", "req-1").is_none());
+        let e = ApiError::internal().with_request_id("req-3");
+        let v: Value = serde_json::from_str(&e.body()).unwrap();
+        assert_eq!(v["requestId"], "req-3");
     }
 }

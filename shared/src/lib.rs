@@ -29,6 +29,7 @@ pub mod gateway;
 pub mod guard;
 pub mod idempotency;
 pub mod invocation;
+pub mod lambda_entry;
 pub mod observability;
 pub mod safe_write;
 pub mod secret;

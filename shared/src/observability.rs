@@ -109,6 +109,35 @@ impl Metrics {
     }
 }
 
+/// The report of a scheduled event delivered again while another invocation
+/// is still processing it (EventBridge delivers at least once): nothing is
+/// done, the invocation succeeds (no dead letter, no `Errors` alarm), the
+/// duplicate is logged at info and counted (`DuplicateDeliveries`). The
+/// other invocation's report is the event's; a later delivery replays it.
+pub fn duplicate_delivery(function: &str, tick: &crate::invocation::Tick) -> Value {
+    tracing::info!(
+        event_id = %tick.event_id,
+        "duplicate delivery: in progress elsewhere; nothing done"
+    );
+    let mut metrics = Metrics::for_function(function);
+    metrics.put("DuplicateDeliveries", 1.0, Unit::Count);
+    metrics.emit(tick.time.timestamp_millis());
+    duplicate_report(tick)
+}
+
+/// What [`duplicate_delivery`] answers: the event, no campaign, and why.
+pub fn duplicate_report(tick: &crate::invocation::Tick) -> Value {
+    json!({
+        "eventId": tick.event_id,
+        "time": tick.time,
+        "campaigns": [],
+        "duplicate": DUPLICATE_IN_PROGRESS,
+    })
+}
+
+/// The `duplicate` field of a [`duplicate_report`].
+pub const DUPLICATE_IN_PROGRESS: &str = "duplicate delivery: in progress elsewhere";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -257,7 +257,12 @@ impl<'a> SafeWriter<'a> {
 
     /// Applies `desired` to `skill_id`, given the settings the decision was made on.
     ///
-    /// The caller must hold the campaign's lease.
+    /// The caller must hold the campaign's lease. In steps: [`plan`] against
+    /// the field records; a re-read just before writing (`recheck`: a field
+    /// a person changed meanwhile is held, not written); the write of the
+    /// rest (`write`: recorded as intended first, then read back); the
+    /// confirmation of each written field (`confirm`); the records stored
+    /// when they changed.
     pub async fn apply(
         &self,
         skill_id: i64,
@@ -277,70 +282,20 @@ impl<'a> SafeWriter<'a> {
                 .general_settings(skill_id, deadline)
                 .await?
                 .to_map();
-            for want in &candidates {
-                let read = number(first_read, &want.field);
-                let again = number(&reread, &want.field);
-                if !same(read, again) {
-                    let until = now + hold;
-                    let record = records.entry(want.field.clone()).or_default();
-                    record.held_until = Some(until);
-                    record.override_value = again.map(Value::from);
-                    outcomes.push(FieldOutcome {
-                        field: want.field.clone(),
-                        before: read,
-                        desired: want.value,
-                        after: again,
-                        status: FieldStatus::ChangedDuringWrite {
-                            read: read.unwrap_or(f64::NAN),
-                            reread: again.unwrap_or(f64::NAN),
-                            until,
-                        },
-                    });
-                } else {
-                    patch.insert(want.field.clone(), wire_number(want.value));
-                }
-            }
+            let changed;
+            (patch, changed) = recheck(&candidates, first_read, &reread, &mut records, now, hold);
+            outcomes.extend(changed);
         }
         if !patch.is_empty() {
-            // Record what is about to be written before writing it, so that a
-            // write whose answer or confirmation is lost is still known as ours.
-            for (field, value) in &patch {
-                records.entry(field.clone()).or_default().intended = Some(value.clone());
-            }
-            self.state.put_fields(skill_id, &records).await?;
-            self.cxone
-                .update_general_settings_fields(skill_id, &patch, deadline)
-                .await?;
-            let back = self
-                .cxone
-                .general_settings(skill_id, deadline)
-                .await?
-                .to_map();
-            for want in candidates.iter().filter(|w| patch.contains_key(&w.field)) {
-                let read_back = number(&back, &want.field);
-                let status = if same(read_back, Some(want.value)) {
-                    records.insert(
-                        want.field.clone(),
-                        FieldRecord {
-                            last_written: Some(Value::from(want.value)),
-                            written_at: Some(now),
-                            held_until: None,
-                            override_value: None,
-                            intended: None,
-                        },
-                    );
-                    FieldStatus::Written
-                } else {
-                    FieldStatus::NotConfirmed { read_back }
-                };
-                outcomes.push(FieldOutcome {
-                    field: want.field.clone(),
-                    before: number(first_read, &want.field),
-                    desired: want.value,
-                    after: read_back,
-                    status,
-                });
-            }
+            let back = self.write(skill_id, &patch, &mut records, deadline).await?;
+            outcomes.extend(confirm(
+                &candidates,
+                &patch,
+                &back,
+                first_read,
+                &mut records,
+                now,
+            ));
         }
         if records != before_records {
             self.state.put_fields(skill_id, &records).await?;
@@ -348,6 +303,111 @@ impl<'a> SafeWriter<'a> {
         outcomes.sort_by(|a, b| a.field.cmp(&b.field));
         Ok(outcomes)
     }
+
+    /// Writes `patch`: records it as intended before writing, so that a
+    /// write whose answer or confirmation is lost is still known as the
+    /// bundle's, then writes and reads the settings back.
+    async fn write(
+        &self,
+        skill_id: i64,
+        patch: &Map<String, Value>,
+        records: &mut FieldRecords,
+        deadline: &Deadline,
+    ) -> Result<Map<String, Value>, SafeWriteError> {
+        for (field, value) in patch {
+            records.entry(field.clone()).or_default().intended = Some(value.clone());
+        }
+        self.state.put_fields(skill_id, records).await?;
+        self.cxone
+            .update_general_settings_fields(skill_id, patch, deadline)
+            .await?;
+        Ok(self
+            .cxone
+            .general_settings(skill_id, deadline)
+            .await?
+            .to_map())
+    }
+}
+
+/// The re-read before writing: each candidate whose live value is still
+/// what the decision was made on goes into the patch; one a person changed
+/// meanwhile is held from `now` for `hold` and reported
+/// ([`FieldStatus::ChangedDuringWrite`]).
+fn recheck(
+    candidates: &[Desired],
+    first_read: &Map<String, Value>,
+    reread: &Map<String, Value>,
+    records: &mut FieldRecords,
+    now: DateTime<Utc>,
+    hold: Duration,
+) -> (Map<String, Value>, Vec<FieldOutcome>) {
+    let mut patch = Map::new();
+    let mut changed = Vec::new();
+    for want in candidates {
+        let read = number(first_read, &want.field);
+        let again = number(reread, &want.field);
+        if !same(read, again) {
+            let until = now + hold;
+            let record = records.entry(want.field.clone()).or_default();
+            record.held_until = Some(until);
+            record.override_value = again.map(Value::from);
+            changed.push(FieldOutcome {
+                field: want.field.clone(),
+                before: read,
+                desired: want.value,
+                after: again,
+                status: FieldStatus::ChangedDuringWrite {
+                    read: read.unwrap_or(f64::NAN),
+                    reread: again.unwrap_or(f64::NAN),
+                    until,
+                },
+            });
+        } else {
+            patch.insert(want.field.clone(), wire_number(want.value));
+        }
+    }
+    (patch, changed)
+}
+
+/// The outcome of each field written in `patch`, from the settings read
+/// back: [`FieldStatus::Written`] (and recorded as the bundle's last write
+/// at `now`) when CXone kept the value, else
+/// [`FieldStatus::NotConfirmed`].
+fn confirm(
+    candidates: &[Desired],
+    patch: &Map<String, Value>,
+    back: &Map<String, Value>,
+    first_read: &Map<String, Value>,
+    records: &mut FieldRecords,
+    now: DateTime<Utc>,
+) -> Vec<FieldOutcome> {
+    let mut outcomes = Vec::new();
+    for want in candidates.iter().filter(|w| patch.contains_key(&w.field)) {
+        let read_back = number(back, &want.field);
+        let status = if same(read_back, Some(want.value)) {
+            records.insert(
+                want.field.clone(),
+                FieldRecord {
+                    last_written: Some(Value::from(want.value)),
+                    written_at: Some(now),
+                    held_until: None,
+                    override_value: None,
+                    intended: None,
+                },
+            );
+            FieldStatus::Written
+        } else {
+            FieldStatus::NotConfirmed { read_back }
+        };
+        outcomes.push(FieldOutcome {
+            field: want.field.clone(),
+            before: number(first_read, &want.field),
+            desired: want.value,
+            after: read_back,
+            status,
+        });
+    }
+    outcomes
 }
 
 impl SafeWriter<'_> {

@@ -1,7 +1,11 @@
-//! Measures `POST /campaigns/{skillId}/contacts` against the local stack
-//! (CXone simulator in process, moto for DynamoDB) and prints a Markdown
-//! table: contacts, body size, accepted and rejected, wall time, DNC
-//! searches per second.
+//! Measures contact intake as deployed, against the local stack (CXone
+//! simulator in process, moto for DynamoDB and the FIFO intake queue):
+//! `POST /campaigns/{skillId}/contacts` with the operator API's 29 s limit,
+//! then, for a queued upload (202), the `contact-intake` handler invoked as
+//! Lambda's SQS event source would, with its 300 s limit, until the upload
+//! completes. Prints a Markdown table: contacts, body size, the request's
+//! status and seconds, worker invocations, seconds until completed,
+//! accepted and rejected, DNC searches per second.
 //!
 //! ```sh
 //! bash infra/with-stack.sh cargo run --release -p e2e-tests --example contacts_bench -- 1000 10000 100000
@@ -12,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use campaign_api::Api;
 use cxone_sim::Scenario;
+use e2e_tests::queue::Queue;
 use e2e_tests::{http_event, TestStack};
 use serde_json::json;
 use shared::campaign_config::CampaignConfig;
@@ -44,6 +49,11 @@ fn csv(n: usize) -> (String, Vec<String>) {
 
 #[tokio::main]
 async fn main() {
+    // Warnings (a failed step's cause) to stderr; the table to stdout.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .init();
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -53,8 +63,10 @@ async fn main() {
     } else {
         sizes
     };
-    println!("| contacts | body (MB) | accepted | rejected | seconds | DNC searches/s |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| contacts | body (MB) | answer | request s | worker runs | of which retried | s to completed | accepted | rejected | DNC searches/s |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for n in sizes {
         let (body, dnc) = csv(n);
         let mut scenario = Scenario::small_test();
@@ -72,7 +84,8 @@ async fn main() {
             .await
             .expect("store")
             .expect("new");
-        let api = Api::new(&stack.deps());
+        let queue = Queue::create(&stack).await;
+        let api = Api::new(&stack.deps()).with_intake_queue(Some(queue.intake()));
         let time: chrono::DateTime<chrono::Utc> = AT.parse().expect("time");
         let mut event = http_event(
             "POST",
@@ -86,22 +99,55 @@ async fn main() {
         event["headers"]["idempotency-key"] = json!(format!("bench-{n}"));
         let request = lambda_http::request::from_str(&event.to_string()).expect("event");
         let started = Instant::now();
-        // The function's time limit in template.yaml is the Lambda maximum, 900 s.
+        // campaign-api's time limit in template.yaml.
         let response = api
-            .handle(request, Deadline::after(Duration::from_secs(900)))
+            .handle(request, Deadline::after(Duration::from_secs(29)))
             .await;
-        let seconds = started.elapsed().as_secs_f64();
-        let answer: serde_json::Value = match response.body() {
+        let request_seconds = started.elapsed().as_secs_f64();
+        let status = response.status().as_u16();
+        let mut answer: serde_json::Value = match response.body() {
             lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap_or_default(),
             _ => serde_json::Value::Null,
         };
-        assert_eq!(response.status().as_u16(), 200, "{answer}");
+        assert!(status == 200 || status == 202, "{status} {answer}");
+        let mut runs = 0;
+        let mut retried = 0;
+        if status == 202 {
+            let upload_id = answer["uploadId"].as_str().expect("upload id").to_owned();
+            loop {
+                // contact-intake's time limit in template.yaml.
+                let (handled, response) = queue.work(&api, Duration::from_secs(300)).await;
+                if !response.batch_item_failures.is_empty() {
+                    // As deployed: the step is retried (here at once, not a
+                    // minute later); the cause is logged on stderr.
+                    retried += 1;
+                    assert!(
+                        retried <= 5,
+                        "five failed steps: the message would go to the DLQ"
+                    );
+                    queue.expire_delays().await;
+                }
+                if handled == 0 {
+                    break;
+                }
+                runs += handled;
+            }
+            let intake = api.intake_store();
+            let (_, record) = intake
+                .find_upload(1001, &upload_id)
+                .await
+                .expect("read")
+                .expect("record");
+            answer = campaign_api::contacts::answer(1001, &record, Vec::new());
+            assert_eq!(answer["status"], "completed", "{answer}");
+        }
+        let seconds = started.elapsed().as_secs_f64();
         let searched = answer["accepted"].as_f64().unwrap_or(0.0)
             + answer["rejectedByReason"]["dnc_listed"]
                 .as_f64()
                 .unwrap_or(0.0);
         println!(
-            "| {n} | {:.2} | {} | {} | {seconds:.1} | {:.0} |",
+            "| {n} | {:.2} | {status} | {request_seconds:.1} | {runs} | {retried} | {seconds:.1} | {} | {} | {:.0} |",
             body.len() as f64 / 1_048_576.0,
             answer["accepted"],
             answer["rejected"],

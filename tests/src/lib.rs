@@ -6,6 +6,8 @@
 //! started by `make test` (`infra/with-stack.sh`); without it these helpers
 //! fail with a message saying so, rather than letting a test pass vacuously.
 
+pub mod queue;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_config::SdkConfig;
@@ -40,7 +42,16 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
 }
 
-/// The secret's JSON for a scenario's credentials.
+/// The tests' webhook signing secret (at least 32 bytes, as webhook-ingest requires).
+pub const WEBHOOK_SECRET: &str = "whsec-test-1-0123456789abcdef0123456789";
+
+/// The webhook signing secret's JSON ([`WEBHOOK_SECRET`]).
+pub fn webhook_secret_json() -> Value {
+    json!({ "webhookSecrets": [WEBHOOK_SECRET] })
+}
+
+/// The CXone secret's JSON for a scenario's credentials (the webhook signing
+/// secret is a secret of its own: [`webhook_secret_json`]).
 pub fn secret_json(scenario: &Scenario, api_endpoint: Option<&str>) -> Value {
     let c = &scenario.credentials;
     let mut secret = json!({
@@ -48,7 +59,6 @@ pub fn secret_json(scenario: &Scenario, api_endpoint: Option<&str>) -> Value {
         "accessKeySecret": c.access_key_secret,
         "clientId": c.client_id,
         "clientSecret": c.client_secret,
-        "webhookSecrets": ["whsec-test-1"],
     });
     if let Some(endpoint) = api_endpoint {
         secret["apiEndpoint"] = json!(endpoint);
@@ -66,8 +76,10 @@ pub struct TestStack {
     pub dynamo: aws_sdk_dynamodb::Client,
     /// This test's tables.
     pub tables: TableNames,
-    /// This test's secret name.
+    /// This test's CXone secret name.
     pub secret_id: String,
+    /// This test's webhook signing secret name (only webhook-ingest reads it).
+    pub webhook_secret_id: String,
     /// The bundle configuration a function would read from its environment.
     pub config: Config,
 }
@@ -91,6 +103,14 @@ impl TestStack {
         )
         .await
         .expect("create secret in moto");
+        let webhook_secret_id = format!("{prefix}/webhook");
+        local_stack::put_secret(
+            &local_stack::aws::secretsmanager(&sdk),
+            &webhook_secret_id,
+            &webhook_secret_json().to_string(),
+        )
+        .await
+        .expect("create webhook secret in moto");
         let sim = cxone_sim::spawn(scenario)
             .await
             .expect("start CXone simulator");
@@ -108,8 +128,20 @@ impl TestStack {
             dynamo,
             tables,
             secret_id,
+            webhook_secret_id,
             config,
         }
+    }
+
+    /// The webhook signing secret as webhook-ingest reads it (from moto).
+    pub fn webhook_secrets(
+        &self,
+    ) -> std::sync::Arc<dyn shared::secret::SecretSource<shared::secret::WebhookSecrets>> {
+        std::sync::Arc::new(shared::secret::SecretsManagerSource::webhook(
+            local_stack::aws::secretsmanager(&self.sdk),
+            self.webhook_secret_id.clone(),
+            shared::secret::DEFAULT_SECRET_TTL,
+        ))
     }
 
     /// The clients a function builds at cold start, for this stack.
@@ -122,6 +154,7 @@ impl TestStack {
         let endpoint = endpoint();
         vec![
             ("CXONE_SECRET_ID".into(), self.secret_id.clone()),
+            ("WEBHOOK_SECRET_ID".into(), self.webhook_secret_id.clone()),
             ("AUDIT_TABLE".into(), self.tables.audit.clone()),
             ("STATE_TABLE".into(), self.tables.state.clone()),
             ("IDEMPOTENCY_TABLE".into(), self.tables.idempotency.clone()),

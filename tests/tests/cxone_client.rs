@@ -26,7 +26,6 @@ fn bundle_secret(access_key_secret: &str, api_endpoint: Option<String>) -> Bundl
         // No tenantId: the client must read it from the id_token.
         tenant_id: None,
         api_endpoint,
-        webhook_secrets: Vec::new(),
     }
 }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration as TimeDelta, TimeZone, Utc};
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use shared::secret::{BundleSecret, SecretError, SecretSource, StaticSecret};
+use shared::secret::{SecretError, SecretSource, StaticSecret, WebhookSecrets};
 use shared::store::events::EventStore;
 use shared::webhook::{signature_header, Counts, Outcome, MAX_BODY_BYTES};
 use webhook_ingest::WebhookIngest;
@@ -45,14 +45,8 @@ fn endpoint() -> String {
     }
 }
 
-fn bundle(webhook_secrets: &[&str]) -> Arc<BundleSecret> {
-    Arc::new(BundleSecret {
-        access_key_id: "ak".into(),
-        access_key_secret: SecretString::from("aks".to_owned()),
-        client_id: "cid".into(),
-        client_secret: SecretString::from("cs".to_owned()),
-        tenant_id: None,
-        api_endpoint: None,
+fn bundle(webhook_secrets: &[&str]) -> Arc<WebhookSecrets> {
+    Arc::new(WebhookSecrets {
         webhook_secrets: webhook_secrets
             .iter()
             .map(|s| SecretString::from(s.to_string()))
@@ -404,16 +398,16 @@ async fn bad_signatures_are_401_with_one_generic_answer() {
 
 /// `current()` serves what is cached; `refresh()` reads the rotated secret.
 struct RotatedSource {
-    cached: Mutex<Arc<BundleSecret>>,
-    stored: Arc<BundleSecret>,
+    cached: Mutex<Arc<WebhookSecrets>>,
+    stored: Arc<WebhookSecrets>,
     refreshes: AtomicUsize,
 }
 
 type SecretFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Arc<BundleSecret>, SecretError>> + Send + 'a>>;
+    Pin<Box<dyn Future<Output = Result<Arc<WebhookSecrets>, SecretError>> + Send + 'a>>;
 
 // `SecretSource` is an `async_trait`; this is its desugared form.
-impl SecretSource for RotatedSource {
+impl SecretSource<WebhookSecrets> for RotatedSource {
     fn current<'a, 'b>(&'a self) -> SecretFuture<'b>
     where
         'a: 'b,

@@ -36,6 +36,9 @@ pub struct Api {
     pub idempotency: IdempotencyStore,
     /// The failover state machine, for the failback route.
     pub checker: FailoverChecker,
+    /// The queue of large contact uploads (`CONTACT_INTAKE_QUEUE_URL`);
+    /// without it every upload is checked within its request.
+    pub intake_queue: Option<crate::contact_queue::IntakeQueue>,
 }
 
 /// A JSON response.
@@ -61,7 +64,9 @@ pub fn error_response(error: &ApiError) -> Response<Body> {
 }
 
 /// A 502 for a CXone failure (429 when CXone throttled us past our retries),
-/// logged with its cause; the answer names what failed, never internals.
+/// logged with its cause (the log line carries the request id); the answer
+/// says in words what failed ([`cxone_failure_words`]), never the CXone or
+/// transport message, and gets `requestId` at the response boundary.
 pub fn cxone_error(what: &str, e: &CxoneError) -> ApiError {
     warn!(error = %e, what, "CXone call failed");
     if e.is_not_found() {
@@ -72,13 +77,45 @@ pub fn cxone_error(what: &str, e: &CxoneError) -> ApiError {
             "{what}: CXone is throttling requests; retry shortly"
         ));
     }
-    ApiError::bad_gateway(format!("{what}: CXone failed: {e}"))
+    ApiError::bad_gateway(format!("{what}: {}", cxone_failure_words(e)))
 }
 
-/// A 503 for a storage failure, logged with its cause.
+/// What went wrong with a CXone call, in words an operator can act on,
+/// without CXone's or the SDK's message (which the log line keeps).
+pub fn cxone_failure_words(e: &CxoneError) -> &'static str {
+    match e {
+        CxoneError::Auth { .. } | CxoneError::Secret(_) => {
+            "CXone refused the bundle's credentials; check the CXone secret"
+        }
+        CxoneError::DeadlineExceeded { .. } | CxoneError::Timeout { .. } => {
+            "CXone did not answer before the deadline; retry"
+        }
+        CxoneError::Unavailable { .. } | CxoneError::Transport { .. } => {
+            "CXone is unavailable; retry later"
+        }
+        _ => "CXone failed; retry, and see the logs with the request id",
+    }
+}
+
+/// A 503 for a storage failure, logged with its cause (the log line carries
+/// the request id); the answer says what could not be done, never the
+/// table, the ARN or the SDK's message.
 pub fn storage_error(what: &str, e: &StoreError) -> ApiError {
     warn!(error = %e, what, "storage failed");
     ApiError::unavailable(format!("could not {what}; retry"))
+}
+
+/// A server-side failure's answer with `requestId` (the id the request's
+/// log lines carry); any other answer unchanged.
+pub fn stamp_request_id(mut response: Response<Body>, request_id: &str) -> Response<Body> {
+    if let Body::Text(text) = response.body() {
+        if let Some(stamped) =
+            shared::api_error::stamp_request_id(response.status().as_u16(), text, request_id)
+        {
+            *response.body_mut() = Body::Text(stamped);
+        }
+    }
+    response
 }
 
 impl Api {
@@ -115,8 +152,12 @@ impl Api {
             Ok(parsed) => parsed,
             Err(e) => return error_response(&e),
         };
-        let span =
-            tracing::info_span!("campaign", skill_id = parsed.skill_id, route = ?parsed.route);
+        let span = tracing::info_span!(
+            "campaign",
+            skill_id = parsed.skill_id,
+            route = ?parsed.route,
+            request_id = %parsed.request_id
+        );
         let result = async {
             match parsed.route {
                 Route::Dashboard | Route::DashboardAsset(_) => Ok(crate::dashboard::page(&parsed)),
@@ -131,13 +172,15 @@ impl Api {
                 Route::Audit => self.audit_trail(&parsed).await,
                 Route::ProvisionCampaign => self.provision(&parsed, &deadline).await,
                 Route::UploadContacts => self.upload_contacts(&parsed, &deadline).await,
+                Route::UploadStatus => self.upload_status(&parsed).await,
             }
         }
         .instrument(span)
         .await;
-        match result {
+        let response = match result {
             Ok(response) => response,
             Err(e) => error_response(&e),
-        }
+        };
+        stamp_request_id(response, &parsed.request_id)
     }
 }

@@ -20,7 +20,7 @@
 //! many rows); a row whose values are wrong is rejected on its own later
 //! (reason `invalid_row`), the others go on.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use shared::api_error::ApiError;
@@ -48,7 +48,7 @@ pub const REQUIRED_COLUMNS: [&str; 5] = [
 ];
 
 /// One contact as sent (every field as text; empty is absent).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContactRow {
     /// Position in the upload: 1 for the first contact.

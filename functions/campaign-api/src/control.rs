@@ -405,9 +405,13 @@ impl Api {
             .await
             .map_err(|e| match e.status() {
                 409 => ApiError::conflict(e.to_string()),
-                502 => ApiError::bad_gateway(format!("CXone failed during the failback: {e}")),
+                502 => {
+                    tracing::warn!(error = %e, "CXone failed during the failback");
+                    ApiError::bad_gateway("CXone failed during the failback; retry")
+                }
                 503 => {
-                    ApiError::unavailable(format!("storage failed during the failback; retry: {e}"))
+                    tracing::warn!(error = %e, "storage failed during the failback");
+                    ApiError::unavailable("storage failed during the failback; retry")
                 }
                 _ => {
                     tracing::error!(error = %e, "failback failed");

@@ -8,8 +8,11 @@
 //! first), [`audit_trail`] (`GET /campaigns/{skillId}/audit`), [`dashboard`]
 //! (`GET /`), [`tenant`] (checks of skills in CXone), [`provisioning`]
 //! (`POST /campaigns`, its body in [`provisioning_request`]), [`contacts`]
-//! (`POST /campaigns/{skillId}/contacts`, its rows in [`contact_rows`], its
-//! rules in [`screening`]). `main.rs` only builds
+//! (`POST /campaigns/{skillId}/contacts` and the upload's status route, its
+//! rows in [`contact_rows`], its rules in [`screening`] and
+//! [`contact_checks`], the CXone load in [`contact_load`], large uploads
+//! continued by the `contact-intake` function in [`contact_queue`]).
+//! `main.rs` only builds
 //! [`Api`] once per cold start and hands it requests.
 //!
 //! Every route that writes answers errors as JSON `{"error", "message",
@@ -21,6 +24,9 @@
 pub mod api;
 pub mod audit_trail;
 pub mod config;
+pub mod contact_checks;
+pub mod contact_load;
+pub mod contact_queue;
 pub mod contact_rows;
 pub mod contacts;
 pub mod control;
@@ -37,6 +43,7 @@ pub use api::Api;
 pub use config::AUDIT_ACTION;
 pub use routes::{parse_request, ApiRequest, Route, FUNCTION_NAME, MAX_BODY_BYTES};
 
+use contact_queue::IntakeQueue;
 use failover_checker::FailoverChecker;
 use shared::store::events::EventStore;
 use shared::store::failover::FailoverStore;
@@ -53,6 +60,13 @@ impl Api {
             failover: FailoverStore::new(deps.dynamo.clone(), deps.config.state_table.clone()),
             idempotency: deps.idempotency(),
             checker: FailoverChecker::new(deps),
+            intake_queue: None,
         }
+    }
+
+    /// The API that queues large contact uploads on `queue`.
+    pub fn with_intake_queue(mut self, queue: Option<IntakeQueue>) -> Self {
+        self.intake_queue = queue;
+        self
     }
 }

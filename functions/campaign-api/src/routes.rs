@@ -54,6 +54,9 @@ pub enum Route {
     ProvisionCampaign,
     /// `POST /campaigns/{skillId}/contacts`: consent-checked contact intake.
     UploadContacts,
+    /// `GET /campaigns/{skillId}/contacts/uploads/{uploadId}`: where an
+    /// upload stands.
+    UploadStatus,
 }
 
 /// The dashboard's files other than the page.
@@ -144,6 +147,7 @@ fn route_of(method: &str, segments: &[&str]) -> Result<Route, Option<&'static st
         ["campaigns", _, "pacing"] => (Route::PutPacing, "PUT"),
         ["campaigns", _, "audit"] => (Route::Audit, "GET"),
         ["campaigns", _, "contacts"] => (Route::UploadContacts, "POST"),
+        ["campaigns", _, "contacts", "uploads", _] => (Route::UploadStatus, "GET"),
         _ => return Err(None),
     };
     if allowed.split(", ").any(|m| m == method) {

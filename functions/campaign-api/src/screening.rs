@@ -240,7 +240,7 @@ fn consent_time(raw: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Everything about one row but duplicates: the candidate, or the rejection.
-fn check_row(
+pub fn check_row(
     row: &ContactRow,
     area: &CampaignArea,
     now: DateTime<Utc>,

@@ -16,10 +16,14 @@ pub const BACKUP_FIELD: &str = "failover.backupSkillId";
 /// The only outbound strategy the autopilot runs.
 pub const PERSONAL_CONNECTION: &str = "Personal Connection";
 
-/// A CXone failure as a 502, its cause in the message.
+/// A CXone failure as a 502: the cause in the log line (with the request
+/// id), what failed in words in the answer.
 pub fn cxone_error(what: &str, e: &CxoneError) -> ApiError {
     warn!(error = %e, "CXone call failed: {what}");
-    ApiError::bad_gateway(format!("CXone failed while {what}: {e}"))
+    ApiError::bad_gateway(format!(
+        "CXone failed while {what}: {}",
+        crate::api::cxone_failure_words(e)
+    ))
 }
 
 fn is_personal_connection(skill: &Skill) -> bool {

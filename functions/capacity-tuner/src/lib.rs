@@ -3,8 +3,13 @@
 //! pacing decided by the engine, written safely, audited.
 //!
 //! `main.rs` only builds [`Tuner`] once per cold start and hands it events.
+//!
+//! Modules, each using only those below it: [`tuner`] (one tick: both
+//! passes over the campaigns), [`pace`] (pacing one campaign), [`run`] (the
+//! tick's context and its per-campaign report).
 
 pub mod pace;
+pub mod run;
 pub mod tuner;
 
 pub use tuner::{CampaignReport, Tick, TickError, TickReport, Tuner, FUNCTION_NAME};

@@ -18,6 +18,7 @@ use chrono::Duration;
 use serde_json::{json, Map, Value};
 use tracing::info;
 
+use shared::cxone::CxoneClient;
 use shared::deadline::Deadline;
 use shared::engine::compliance::MIN_RING_SECONDS;
 use shared::engine::pacing::{
@@ -26,9 +27,9 @@ use shared::engine::pacing::{
 use shared::safe_write::{number, Desired, FieldOutcome, FieldStatus, SafeWriter};
 use shared::skill_reading::{SkillReading, RING_FIELD};
 use shared::store::audit::AuditRecord;
-use shared::store::state::StoredConfig;
+use shared::store::state::{StateStore, StoredConfig};
 
-use crate::tuner::{CampaignReport, Run, Tuner, FUNCTION_NAME};
+use crate::run::{CampaignReport, Run, FUNCTION_NAME};
 
 /// Hysteresis on `abandonRateThreshold` (percent).
 pub const THRESHOLD_HYSTERESIS: f64 = 0.1;
@@ -59,7 +60,15 @@ pub fn minimum_ring_seconds(stored: &StoredConfig) -> f64 {
     f64::from(MIN_RING_SECONDS.max(stored.config.pacing.ring_floor_seconds()))
 }
 
-impl Tuner {
+/// Paces one campaign's dialling skill with the tuner's clients.
+pub(crate) struct Pacer<'a> {
+    /// The CXone client.
+    pub cxone: &'a CxoneClient,
+    /// The state table (field records of the safe writes).
+    pub state: &'a StateStore,
+}
+
+impl Pacer<'_> {
     /// Reads, decides and writes the pacing of `skill_id`, the skill that
     /// dials for the campaign `stored` (the caller holds the campaign's lease).
     pub(crate) async fn decide_and_write(
@@ -71,7 +80,7 @@ impl Tuner {
     ) -> Result<CampaignReport, String> {
         let config = &stored.config;
         let now = run.tick.time;
-        let mut reading = SkillReading::read(&self.cxone, stored, skill_id, now, deadline)
+        let mut reading = SkillReading::read(self.cxone, stored, skill_id, now, deadline)
             .await
             .map_err(|e| e.to_string())?;
         let hold = Duration::minutes(i64::from(config.override_hold_minutes));
@@ -93,7 +102,7 @@ impl Tuner {
                 always_write: None,
             },
         ];
-        let outcomes = SafeWriter::new(&self.cxone, &self.state)
+        let outcomes = SafeWriter::new(self.cxone, self.state)
             .apply(skill_id, &desired, settings, now, hold, deadline)
             .await
             .map_err(|e| format!("writing settings: {e}"))?;
@@ -108,7 +117,7 @@ impl Tuner {
         let record = decision_record(
             stored, skill_id, run, &inputs, &decision, &outcomes, outcome,
         );
-        if !self.append_audit(&record, run).await {
+        if !run.append_audit(&record).await {
             return Err("pacing was decided but its audit record could not be written".into());
         }
         let mut done = CampaignReport::new(stored.skill_id, Some(skill_id), outcome, None);
@@ -125,7 +134,8 @@ impl Tuner {
 
     /// Raises a ring time under the minimum (audited), or reports the
     /// campaign non-compliant when that cannot be done. `settings` is
-    /// updated with what was written.
+    /// updated with what was written. In steps: the safe write of the
+    /// minimum, what it came to (`ring_check`), the audit (`ring_audit`).
     async fn check_ring(
         &self,
         stored: &StoredConfig,
@@ -148,49 +158,13 @@ impl Tuner {
             hysteresis: 0.0,
             always_write: Some(minimum),
         };
-        let outcomes = SafeWriter::new(&self.cxone, &self.state)
+        let outcomes = SafeWriter::new(self.cxone, self.state)
             .apply(skill_id, &[want], settings, run.tick.time, hold, deadline)
             .await
             .map_err(|e| format!("raising the ring time to {minimum} s: {e}"))?;
-        let check = match outcomes.first().map(|o| &o.status) {
-            Some(FieldStatus::Written) => {
-                settings.insert(RING_FIELD.into(), Value::from(minimum));
-                RingCheck::Raised {
-                    from: live,
-                    to: minimum,
-                }
-            }
-            Some(status) => RingCheck::NonCompliant {
-                live,
-                why: match status {
-                    FieldStatus::NotConfirmed { read_back } => {
-                        format!("CXone did not keep the raised ring time (read back {read_back:?})")
-                    }
-                    _ => "a person set it and the override hold forbids the bundle to change it"
-                        .to_owned(),
-                },
-            },
-            None => RingCheck::NonCompliant {
-                live,
-                why: "the write was not attempted".into(),
-            },
-        };
-        let (action, outcome, why) = match &check {
-            RingCheck::Raised { from, to } => (
-                "ring.raise",
-                "written",
-                format!(
-                    "maximumRingingDuration {from} s is under the {minimum} s minimum (FTC TSR safe harbor: at least 15 s or four rings): raised to {to} s"
-                ),
-            ),
-            RingCheck::NonCompliant { live, why } => (
-                "ring.non_compliant",
-                "non_compliant",
-                format!(
-                    "maximumRingingDuration {live} s is under the {minimum} s minimum and was not raised: {why}; the campaign dials progressively until it is lawful"
-                ),
-            ),
-            RingCheck::Lawful => return Ok(check),
+        let check = ring_check(&outcomes, live, minimum, settings);
+        let Some((action, outcome, why)) = ring_audit(&check, minimum) else {
+            return Ok(check);
         };
         tracing::warn!(
             skill_id,
@@ -211,10 +185,65 @@ impl Tuner {
             request_id: run.invocation.request_id.clone(),
             details: json!({"eventId": run.tick.event_id, "minimumSeconds": minimum, "fields": outcomes}),
         };
-        if !self.append_audit(&record, run).await {
+        if !run.append_audit(&record).await {
             return Err("the ring-time check's audit record could not be written".into());
         }
         Ok(check)
+    }
+}
+
+/// What the safe write of the ring-time `minimum` came to, the live value
+/// being `live`: raised (and `settings` updated), or non-compliant with why.
+fn ring_check(
+    outcomes: &[FieldOutcome],
+    live: f64,
+    minimum: f64,
+    settings: &mut Map<String, Value>,
+) -> RingCheck {
+    match outcomes.first().map(|o| &o.status) {
+        Some(FieldStatus::Written) => {
+            settings.insert(RING_FIELD.into(), Value::from(minimum));
+            RingCheck::Raised {
+                from: live,
+                to: minimum,
+            }
+        }
+        Some(status) => RingCheck::NonCompliant {
+            live,
+            why: match status {
+                FieldStatus::NotConfirmed { read_back } => {
+                    format!("CXone did not keep the raised ring time (read back {read_back:?})")
+                }
+                _ => "a person set it and the override hold forbids the bundle to change it"
+                    .to_owned(),
+            },
+        },
+        None => RingCheck::NonCompliant {
+            live,
+            why: "the write was not attempted".into(),
+        },
+    }
+}
+
+/// The audit action, outcome and reason of a ring-time check under the
+/// `minimum`; `None` when the ring time was lawful (nothing to audit).
+fn ring_audit(check: &RingCheck, minimum: f64) -> Option<(&'static str, &'static str, String)> {
+    match check {
+        RingCheck::Raised { from, to } => Some((
+            "ring.raise",
+            "written",
+            format!(
+                "maximumRingingDuration {from} s is under the {minimum} s minimum (FTC TSR safe harbor: at least 15 s or four rings): raised to {to} s"
+            ),
+        )),
+        RingCheck::NonCompliant { live, why } => Some((
+            "ring.non_compliant",
+            "non_compliant",
+            format!(
+                "maximumRingingDuration {live} s is under the {minimum} s minimum and was not raised: {why}; the campaign dials progressively until it is lawful"
+            ),
+        )),
+        RingCheck::Lawful => None,
     }
 }
 

@@ -14,7 +14,7 @@
 //! [`shared::deadline::RECORD_RESERVE`], so the audit records, the stored
 //! report and the field records still fit when CXone is slow.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -27,13 +27,14 @@ use shared::deadline::Deadline;
 use shared::guard::{Acting, GuardOutcome, WindowGuard};
 use shared::idempotency::{unix_now_ms, IdempotencyError, IdempotencyStore};
 use shared::invocation::Invocation;
-use shared::observability::{Metrics, Unit};
-use shared::store::audit::{AuditRecord, AuditStore};
+use shared::observability::{duplicate_delivery, Metrics, Unit};
+use shared::store::audit::AuditStore;
 use shared::store::failover::{FailoverState, FailoverStore};
 use shared::store::state::{Lease, LeaseError, StateStore, StoredConfig};
 
-/// The function's name, as actor in audit records and metrics.
-pub const FUNCTION_NAME: &str = "capacity-tuner";
+use crate::pace::Pacer;
+use crate::run::Run;
+pub use crate::run::{CampaignReport, FUNCTION_NAME};
 
 /// Why a tick failed as a whole (per-campaign failures are reported, not raised).
 #[derive(Debug, thiserror::Error)]
@@ -41,9 +42,6 @@ pub enum TickError {
     /// The event is not a usable scheduled event.
     #[error("bad event: {0}")]
     BadEvent(String),
-    /// The same event is being processed by another invocation right now.
-    #[error("event {0} is already being processed")]
-    InProgress(String),
     /// Storage failed (EventBridge retries the event).
     #[error("storage failed: {0}")]
     Storage(String),
@@ -54,8 +52,18 @@ impl TickError {
     pub fn kind(&self) -> &'static str {
         match self {
             TickError::BadEvent(_) => "BadEvent",
-            TickError::InProgress(_) => "InProgress",
             TickError::Storage(_) => "StorageFailed",
+        }
+    }
+}
+
+/// Lambda's report of a failed tick: `errorType` is [`TickError::kind`],
+/// `errorMessage` the error's text.
+impl From<TickError> for lambda_runtime::Diagnostic {
+    fn from(e: TickError) -> Self {
+        Self {
+            error_type: e.kind().to_owned(),
+            error_message: e.to_string(),
         }
     }
 }
@@ -65,56 +73,6 @@ pub use shared::invocation::Tick;
 impl From<shared::invocation::BadEvent> for TickError {
     fn from(e: shared::invocation::BadEvent) -> Self {
         TickError::BadEvent(e.0)
-    }
-}
-
-/// What the tick did for one campaign.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CampaignReport {
-    /// The campaign (its primary skill).
-    pub skill_id: i64,
-    /// The skill that dials for it now: the primary, or the backup while
-    /// failed over (absent when not known).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dialling_skill_id: Option<i64>,
-    /// `written`, `unchanged`, `held`, `skipped`, `stopped`, `paused`,
-    /// `in_transition`, `on_backup` (the backup is a campaign of its own,
-    /// tuned as such), `failed`.
-    pub outcome: String,
-    /// The decided ratio, when a decision was made.
-    pub maximum_ratio: Option<f64>,
-    /// Fields written and confirmed.
-    pub fields_written: usize,
-    /// Fields left alone because a person changed them.
-    pub overrides: usize,
-    /// The skill's ring time is under the legal minimum and could not be
-    /// raised (a person's hold): it dials progressively until fixed.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub non_compliant: bool,
-    /// Error or reason, when not decided.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-impl CampaignReport {
-    /// A report with nothing decided.
-    pub fn new(
-        skill_id: i64,
-        dialling: Option<i64>,
-        outcome: &str,
-        message: Option<String>,
-    ) -> Self {
-        Self {
-            skill_id,
-            dialling_skill_id: dialling,
-            outcome: outcome.into(),
-            maximum_ratio: None,
-            fields_written: 0,
-            overrides: 0,
-            non_compliant: false,
-            message,
-        }
     }
 }
 
@@ -142,16 +100,6 @@ pub struct Tuner {
     pub idempotency: IdempotencyStore,
 }
 
-/// One tick's context: the event, the invocation, and its audit failures.
-pub(crate) struct Run<'a> {
-    /// The scheduled event.
-    pub tick: &'a Tick,
-    /// The invocation (its deadline bounds leases).
-    pub invocation: &'a Invocation,
-    /// Audit records that could not be written (a metric and an alarm).
-    pub audit_failures: AtomicU32,
-}
-
 /// What the guard pass leaves for the pacing pass.
 enum GuardStep {
     /// The campaign is settled for this tick.
@@ -169,7 +117,10 @@ enum Dialling {
 }
 
 impl Tuner {
-    /// Handles one scheduled event: at most once per event id.
+    /// Handles one scheduled event: at most once per event id. A duplicate
+    /// delivery of an event that another invocation is still processing is
+    /// a success that does nothing ([`duplicate_delivery`]): no dead letter,
+    /// no `Errors` alarm.
     pub async fn handle(&self, event: &Value, invocation: &Invocation) -> Result<Value, TickError> {
         let tick = Tick::from_event(event)?;
         let key = format!("{FUNCTION_NAME}#{}", tick.event_id);
@@ -194,7 +145,7 @@ impl Tuner {
                 }
                 Ok(execution.response)
             }
-            Err(IdempotencyError::InProgress) => Err(TickError::InProgress(tick.event_id)),
+            Err(IdempotencyError::InProgress) => Ok(duplicate_delivery(FUNCTION_NAME, &tick)),
             Err(IdempotencyError::PayloadMismatch) => Err(TickError::BadEvent(format!(
                 "event id {} was seen before with another time",
                 tick.event_id
@@ -207,11 +158,7 @@ impl Tuner {
     /// Guards, then tunes, every enabled campaign; one failing campaign
     /// never stops the others.
     pub async fn tick(&self, tick: &Tick, invocation: &Invocation) -> TickReport {
-        let run = Run {
-            tick,
-            invocation,
-            audit_failures: AtomicU32::new(0),
-        };
+        let run = Run::new(tick, invocation, &self.audit);
         let campaigns = match self.state.list_configs().await {
             Ok(configs) => {
                 let enabled: Vec<StoredConfig> =
@@ -258,6 +205,8 @@ impl Tuner {
         }
     }
 
+    /// The guard pass over every campaign, then the pacing pass over those
+    /// the guard let dial, each campaign with an even share of the time left.
     async fn both_passes(&self, enabled: &[StoredConfig], run: &Run<'_>) -> Vec<CampaignReport> {
         let cxone_deadline = run.invocation.deadline.for_cxone();
         let guard_end = cxone_deadline.capped_after(cxone_deadline.remaining() / 2);
@@ -312,6 +261,8 @@ impl Tuner {
         }
     }
 
+    /// The campaign's write lease, or the report of a campaign skipped
+    /// (another writer holds it, audited) or failed (storage).
     async fn take_lease(
         &self,
         stored: &StoredConfig,
@@ -330,8 +281,7 @@ impl Tuner {
             Ok(lease) => Ok(lease),
             Err(LeaseError::Held { owner, .. }) => {
                 let why = format!("another writer ({owner}) holds the campaign's lease");
-                self.audit_simple(stored, run, "skipped", &why, json!({}))
-                    .await;
+                run.audit_simple(stored, "skipped", &why, json!({})).await;
                 Err(CampaignReport::new(
                     stored.skill_id,
                     None,
@@ -351,6 +301,7 @@ impl Tuner {
         }
     }
 
+    /// Releases the lease; a failure is logged (it expires at the deadline).
     async fn release(&self, lease: &Lease) {
         if let Err(e) = self.state.release_lease(lease).await {
             warn!(error = %e, "could not release lease; it expires at the deadline");
@@ -376,6 +327,9 @@ impl Tuner {
         step
     }
 
+    /// The guard pass under the lease: a paused campaign stays stopped
+    /// (`paused`); the skill that dials is found (`dialling_skill`); the
+    /// window guard stops or starts it. What is left to pace, if anything.
     async fn guard_under_lease(
         &self,
         stored: &StoredConfig,
@@ -384,54 +338,13 @@ impl Tuner {
         deadline: &Deadline,
     ) -> GuardStep {
         let skill_id = stored.skill_id;
-        match self.state.get_pause(skill_id).await {
-            Ok(pause) if pause.paused => {
-                let why = format!(
-                    "paused by {} ({}): the campaign stays stopped until an operator resumes it",
-                    pause.by.as_deref().unwrap_or("an operator"),
-                    pause.reason.as_deref().unwrap_or("no reason given")
-                );
-                self.audit_simple(stored, run, "paused", &why, json!({}))
-                    .await;
-                return GuardStep::Done(CampaignReport::new(skill_id, None, "paused", Some(why)));
-            }
-            Ok(_) => {}
-            Err(e) => {
-                return GuardStep::Done(
-                    self.failed(stored, None, run, format!("reading the pause record: {e}"))
-                        .await,
-                )
-            }
+        if let Some(done) = self.paused(stored, run).await {
+            return GuardStep::Done(done);
         }
-        let dialling = match self.dialling(stored).await {
-            Ok(Dialling::Skill(id)) => id,
-            Ok(Dialling::InTransition(state)) => {
-                let why = format!("the campaign is {state}: the failover checker owns its skills until it settles");
-                self.audit_simple(stored, run, "skipped", &why, json!({}))
-                    .await;
-                return GuardStep::Done(CampaignReport::new(
-                    skill_id,
-                    None,
-                    "in_transition",
-                    Some(why),
-                ));
-            }
-            Err(why) => return GuardStep::Done(self.failed(stored, None, run, why).await),
+        let dialling = match self.dialling_skill(stored, campaigns, run).await {
+            Ok(id) => id,
+            Err(done) => return GuardStep::Done(done),
         };
-        if dialling != skill_id && campaigns.contains(&dialling) {
-            // The backup is an enabled campaign of its own: it is guarded and
-            // paced as that campaign (its own recipients, history and lease),
-            // never by two campaigns at once.
-            let why = format!(
-                "on backup skill {dialling}, which is guarded and paced as a campaign of its own"
-            );
-            return GuardStep::Done(CampaignReport::new(
-                skill_id,
-                Some(dialling),
-                "on_backup",
-                Some(why),
-            ));
-        }
         let acting = Acting {
             actor: FUNCTION_NAME,
             time: run.tick.time,
@@ -445,7 +358,7 @@ impl Tuner {
                 let why = format!(
                     "skill {dialling} stopped by the window guard: no recipient may lawfully be called now"
                 );
-                self.audit_simple(stored, run, "stopped", &why, json!({"skillId": dialling}))
+                run.audit_simple(stored, "stopped", &why, json!({"skillId": dialling}))
                     .await;
                 GuardStep::Done(CampaignReport::new(
                     skill_id,
@@ -460,6 +373,70 @@ impl Tuner {
                     .await,
             ),
         }
+    }
+
+    /// The report of a campaign an operator paused (audited), or of a pause
+    /// record that could not be read; `None` when it is not paused.
+    async fn paused(&self, stored: &StoredConfig, run: &Run<'_>) -> Option<CampaignReport> {
+        let skill_id = stored.skill_id;
+        match self.state.get_pause(skill_id).await {
+            Ok(pause) if pause.paused => {
+                let why = format!(
+                    "paused by {} ({}): the campaign stays stopped until an operator resumes it",
+                    pause.by.as_deref().unwrap_or("an operator"),
+                    pause.reason.as_deref().unwrap_or("no reason given")
+                );
+                run.audit_simple(stored, "paused", &why, json!({})).await;
+                Some(CampaignReport::new(skill_id, None, "paused", Some(why)))
+            }
+            Ok(_) => None,
+            Err(e) => Some(
+                self.failed(stored, None, run, format!("reading the pause record: {e}"))
+                    .await,
+            ),
+        }
+    }
+
+    /// The skill the guard pass acts on for the campaign: its primary, or
+    /// its backup while failed over. The campaign is settled for this tick
+    /// (`Err`) while a transition is under way, when the skill cannot be
+    /// found, or when the backup is an enabled campaign of its own.
+    async fn dialling_skill(
+        &self,
+        stored: &StoredConfig,
+        campaigns: &[i64],
+        run: &Run<'_>,
+    ) -> Result<i64, CampaignReport> {
+        let skill_id = stored.skill_id;
+        let dialling = match self.dialling(stored).await {
+            Ok(Dialling::Skill(id)) => id,
+            Ok(Dialling::InTransition(state)) => {
+                let why = format!("the campaign is {state}: the failover checker owns its skills until it settles");
+                run.audit_simple(stored, "skipped", &why, json!({})).await;
+                return Err(CampaignReport::new(
+                    skill_id,
+                    None,
+                    "in_transition",
+                    Some(why),
+                ));
+            }
+            Err(why) => return Err(self.failed(stored, None, run, why).await),
+        };
+        if dialling != skill_id && campaigns.contains(&dialling) {
+            // The backup is an enabled campaign of its own: it is guarded and
+            // paced as that campaign (its own recipients, history and lease),
+            // never by two campaigns at once.
+            let why = format!(
+                "on backup skill {dialling}, which is guarded and paced as a campaign of its own"
+            );
+            return Err(CampaignReport::new(
+                skill_id,
+                Some(dialling),
+                "on_backup",
+                Some(why),
+            ));
+        }
+        Ok(dialling)
     }
 
     /// The pacing pass for one campaign, under its lease; the skill that
@@ -477,15 +454,18 @@ impl Tuner {
         };
         let report = match self.dialling(stored).await {
             Ok(Dialling::Skill(id)) if id == guarded => {
-                match self.decide_and_write(stored, id, run, deadline).await {
+                let pacer = Pacer {
+                    cxone: &self.cxone,
+                    state: &self.state,
+                };
+                match pacer.decide_and_write(stored, id, run, deadline).await {
                     Ok(report) => report,
                     Err(why) => self.failed(stored, Some(id), run, why).await,
                 }
             }
             Ok(_) => {
                 let why = "the campaign changed skills during the tick (failover or failback): the next tick paces it".to_owned();
-                self.audit_simple(stored, run, "skipped", &why, json!({}))
-                    .await;
+                run.audit_simple(stored, "skipped", &why, json!({})).await;
                 CampaignReport::new(stored.skill_id, None, "skipped", Some(why))
             }
             Err(why) => self.failed(stored, Some(guarded), run, why).await,
@@ -494,6 +474,7 @@ impl Tuner {
         report
     }
 
+    /// Audits and reports a campaign whose tick failed (`why`).
     async fn failed(
         &self,
         stored: &StoredConfig,
@@ -502,45 +483,9 @@ impl Tuner {
         why: String,
     ) -> CampaignReport {
         warn!(error = %why, "tuning failed");
-        self.audit_simple(stored, run, "failed", &why, json!({"skillId": dialling}))
+        run.audit_simple(stored, "failed", &why, json!({"skillId": dialling}))
             .await;
         CampaignReport::new(stored.skill_id, dialling, "failed", Some(why))
-    }
-
-    /// Appends an audit record; a failure is logged and counted (the
-    /// `AuditFailures` metric has an alarm), never silent.
-    pub(crate) async fn append_audit(&self, record: &AuditRecord, run: &Run<'_>) -> bool {
-        match self.audit.append(record).await {
-            Ok(_) => true,
-            Err(e) => {
-                run.audit_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, action = %record.action, "could not write audit record");
-                false
-            }
-        }
-    }
-
-    pub(crate) async fn audit_simple(
-        &self,
-        stored: &StoredConfig,
-        run: &Run<'_>,
-        outcome: &str,
-        why: &str,
-        details: Value,
-    ) {
-        let record = AuditRecord {
-            skill_id: stored.skill_id,
-            at: run.tick.time,
-            actor: FUNCTION_NAME.into(),
-            action: "pacing.tune".into(),
-            before: Value::Null,
-            after: Value::Null,
-            why: why.into(),
-            outcome: outcome.into(),
-            request_id: run.invocation.request_id.clone(),
-            details: json!({"eventId": run.tick.event_id, "extra": details}),
-        };
-        self.append_audit(&record, run).await;
     }
 }
 

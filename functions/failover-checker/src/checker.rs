@@ -1,10 +1,9 @@
-//! The failover checker's types and one tick: every campaign with a
+//! The failover checker's tick: every campaign with a
 //! failover config, its success rate judged, its transition begun when
 //! confirmed ([`crate::transition`]); the operator's failback is in
 //! [`crate::failback`].
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -12,14 +11,11 @@ use serde_json::{json, Value};
 use tracing::{info, warn, Instrument};
 
 use shared::campaign_config::FailoverConfig;
-use shared::cxone::CxoneClient;
-use shared::idempotency::{unix_now_ms, IdempotencyError, IdempotencyStore};
+use shared::idempotency::{unix_now_ms, IdempotencyError};
 use shared::invocation::Invocation;
-use shared::observability::{Metrics, Unit};
-use shared::store::audit::AuditStore;
-use shared::store::events::EventStore;
-use shared::store::failover::{Evidence, FailoverRecord, FailoverState, FailoverStore, Swap};
-use shared::store::state::{StateStore, StoredConfig};
+use shared::observability::{duplicate_delivery, Metrics, Unit};
+use shared::store::failover::{Evidence, FailoverRecord, FailoverState, Swap};
+use shared::store::state::StoredConfig;
 use shared::store::StoreError;
 
 use crate::decide::{
@@ -29,11 +25,9 @@ use crate::decide::{
 
 use crate::transition::Direction;
 
-/// The function's name: actor of its audit records, `Function` metric dimension.
-pub const FUNCTION_NAME: &str = "failover-checker";
-/// Clock skew allowed between invocations when judging whether a
-/// transition's owner may still be acting (its deadline plus this).
-pub const OWNER_CLOCK_MARGIN_MS: u64 = 2_000;
+use crate::context::{report, Ctx, Tally};
+pub use crate::context::{CampaignReport, FailoverChecker, FUNCTION_NAME, OWNER_CLOCK_MARGIN_MS};
+
 /// Longest accepted EventBridge event id.
 pub use shared::invocation::MAX_EVENT_ID_CHARS;
 
@@ -43,9 +37,6 @@ pub enum CheckError {
     /// The event is not a usable scheduled event.
     #[error("bad event: {0}")]
     BadEvent(String),
-    /// The same event is being processed by another invocation right now.
-    #[error("event {0} is already being processed")]
-    InProgress(String),
     /// Storage failed before any campaign could be checked (EventBridge retries).
     #[error("storage failed: {0}")]
     Storage(#[from] StoreError),
@@ -59,9 +50,19 @@ impl CheckError {
     pub fn kind(&self) -> &'static str {
         match self {
             CheckError::BadEvent(_) => "BadEvent",
-            CheckError::InProgress(_) => "InProgress",
             CheckError::Storage(_) => "StorageFailed",
             CheckError::Encode(_) => "EncodeFailed",
+        }
+    }
+}
+
+/// Lambda's report of a failed tick: `errorType` is [`CheckError::kind`],
+/// `errorMessage` the error's text.
+impl From<CheckError> for lambda_runtime::Diagnostic {
+    fn from(e: CheckError) -> Self {
+        Self {
+            error_type: e.kind().to_owned(),
+            error_message: e.to_string(),
         }
     }
 }
@@ -72,34 +73,6 @@ impl From<shared::invocation::BadEvent> for CheckError {
     fn from(e: shared::invocation::BadEvent) -> Self {
         CheckError::BadEvent(e.0)
     }
-}
-
-/// What the tick did for one campaign.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CampaignReport {
-    /// The campaign (primary skill).
-    pub skill_id: i64,
-    /// Its backup skill (from the record while failed over, else the config).
-    pub backup_skill_id: Option<i64>,
-    /// The state after this tick.
-    pub state: FailoverState,
-    /// `healthy`, `insufficient_samples`, `watching` (low, not yet confirmed),
-    /// `failed_over`, `on_backup`, `failed_back`, `resumed` (finished a
-    /// transition another invocation began), `in_progress` (another
-    /// invocation is carrying one out), `deferred` (another writer holds the
-    /// campaign's lease), `stale` (an event older than the last check),
-    /// `disabled`, `paused` (an operator paused it), `failed`.
-    pub outcome: String,
-    /// What the counters said, when read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<Verdict>,
-    /// The numbers read, when read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<Evidence>,
-    /// Why, or what failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
 }
 
 /// The response of one tick (stored for replays of the same event).
@@ -114,42 +87,11 @@ pub struct CheckReport {
     pub campaigns: Vec<CampaignReport>,
 }
 
-/// The checker with its clients, built once per cold start.
-pub struct FailoverChecker {
-    /// CXone client (token cached across warm invocations).
-    pub cxone: Arc<CxoneClient>,
-    /// Campaign configs and leases.
-    pub state: StateStore,
-    /// Per-minute event counters.
-    pub events: EventStore,
-    /// Failover records.
-    pub failover: FailoverStore,
-    /// Audit trail.
-    pub audit: AuditStore,
-    /// Idempotency per EventBridge event id.
-    pub idempotency: IdempotencyStore,
-}
-
-/// Who acts, when, in which invocation, for which event (operator: none).
-pub(crate) struct Ctx<'a> {
-    pub(crate) actor: &'a str,
-    pub(crate) time: DateTime<Utc>,
-    pub(crate) invocation: &'a Invocation,
-    pub(crate) event_id: Option<&'a str>,
-    pub(crate) audit_failures: &'a AtomicU32,
-}
-
-/// Per-tick tallies for the metrics line.
-#[derive(Default)]
-pub(crate) struct Tally {
-    pub(crate) failovers: u32,
-    pub(crate) failbacks: u32,
-    pub(crate) resumes: u32,
-    pub(crate) failures: u32,
-}
-
 impl FailoverChecker {
-    /// Handles one scheduled event: at most once per event id.
+    /// Handles one scheduled event: at most once per event id. A duplicate
+    /// delivery of an event that another invocation is still processing is
+    /// a success that does nothing ([`duplicate_delivery`]): no dead letter,
+    /// no `Errors` alarm.
     pub async fn handle(
         &self,
         event: &Value,
@@ -178,7 +120,7 @@ impl FailoverChecker {
                 }
                 Ok(execution.response)
             }
-            Err(IdempotencyError::InProgress) => Err(CheckError::InProgress(tick.event_id)),
+            Err(IdempotencyError::InProgress) => Ok(duplicate_delivery(FUNCTION_NAME, &tick)),
             Err(IdempotencyError::PayloadMismatch) => Err(CheckError::BadEvent(format!(
                 "event id {} was seen before with another time",
                 tick.event_id
@@ -343,6 +285,9 @@ impl FailoverChecker {
         ))
     }
 
+    /// A campaign on its primary skill: its success rate over the window
+    /// ending at the event's time, judged with hysteresis
+    /// ([`decide_primary`]); a confirmed collapse fails it over.
     pub(crate) async fn check_primary(
         &self,
         record: FailoverRecord,
@@ -351,11 +296,7 @@ impl FailoverChecker {
         tally: &mut Tally,
     ) -> Result<CampaignReport, (Option<Evidence>, String)> {
         let skill_id = record.skill_id;
-        let window = TimeDelta::minutes(i64::from(config.window_minutes));
-        let from = ctx
-            .time
-            .checked_sub_signed(window)
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let from = window_start(config, ctx.time);
         let (evidence, verdict) = self
             .evidence(skill_id, from, ctx.time, config)
             .await
@@ -398,16 +339,7 @@ impl FailoverChecker {
                 ))
             }
             PrimaryDecision::FailOver { streak } => {
-                let why = format!(
-                    "success rate {} over the {} minutes to {} is below the threshold {} with {} outcomes (minimum {}), on every check since {}",
-                    evidence.rate.map(|r| format!("{r:.4}")).unwrap_or_default(),
-                    config.window_minutes,
-                    ctx.time.to_rfc3339(),
-                    config.threshold,
-                    evidence.samples,
-                    config.min_samples,
-                    streak.since.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                );
+                let why = failover_why(&evidence, config, ctx.time, &streak);
                 self.transition(
                     record,
                     Direction::Over,
@@ -423,6 +355,9 @@ impl FailoverChecker {
         }
     }
 
+    /// A campaign on its backup skill: with `autoFailback`, the primary's
+    /// results since the failover, judged with hysteresis
+    /// ([`decide_backup`]); a confirmed recovery fails it back.
     pub(crate) async fn check_backup(
         &self,
         record: FailoverRecord,
@@ -443,11 +378,7 @@ impl FailoverChecker {
             ));
         }
         // Only the primary's results since the failover count (fresh data).
-        let window = TimeDelta::minutes(i64::from(config.window_minutes));
-        let mut from = ctx
-            .time
-            .checked_sub_signed(window)
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let mut from = window_start(config, ctx.time);
         if let Some(since) = record.since {
             from = from.max(since);
         }
@@ -490,14 +421,7 @@ impl FailoverChecker {
                         "on backup, but the record names no backup skill".into(),
                     ));
                 };
-                let why = format!(
-                    "automatic failback: the primary's success rate {} over {} outcomes since the failover is at or above the recovery level {} (threshold {}) on every check since {}",
-                    evidence.rate.map(|r| format!("{r:.4}")).unwrap_or_default(),
-                    evidence.samples,
-                    evidence.recovery_level,
-                    config.threshold,
-                    streak.since.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                );
+                let why = failback_why(&evidence, config, &streak);
                 self.transition(
                     record,
                     Direction::Back,
@@ -537,25 +461,6 @@ impl FailoverChecker {
     }
 }
 
-pub(crate) fn report(
-    record: &FailoverRecord,
-    backup_skill_id: Option<i64>,
-    outcome: &str,
-    verdict: Option<Verdict>,
-    evidence: Option<Evidence>,
-    message: Option<String>,
-) -> CampaignReport {
-    CampaignReport {
-        skill_id: record.skill_id,
-        backup_skill_id: record.backup_skill_id.or(backup_skill_id),
-        state: record.state,
-        outcome: outcome.to_owned(),
-        verdict,
-        evidence,
-        message,
-    }
-}
-
 pub(crate) fn failed(
     skill_id: i64,
     backup_skill_id: Option<i64>,
@@ -572,6 +477,44 @@ pub(crate) fn failed(
         evidence,
         message: Some(message),
     }
+}
+
+/// The start of the success-rate window that ends at `time`.
+fn window_start(config: &FailoverConfig, time: DateTime<Utc>) -> DateTime<Utc> {
+    let window = TimeDelta::minutes(i64::from(config.window_minutes));
+    time.checked_sub_signed(window)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// The audit trail's reason for a failover confirmed by `streak`.
+fn failover_why(
+    evidence: &Evidence,
+    config: &FailoverConfig,
+    time: DateTime<Utc>,
+    streak: &Streak,
+) -> String {
+    format!(
+        "success rate {} over the {} minutes to {} is below the threshold {} with {} outcomes (minimum {}), on every check since {}",
+        evidence.rate.map(|r| format!("{r:.4}")).unwrap_or_default(),
+        config.window_minutes,
+        time.to_rfc3339(),
+        config.threshold,
+        evidence.samples,
+        config.min_samples,
+        streak.since.map(|t| t.to_rfc3339()).unwrap_or_default(),
+    )
+}
+
+/// The audit trail's reason for an automatic failback confirmed by `streak`.
+fn failback_why(evidence: &Evidence, config: &FailoverConfig, streak: &Streak) -> String {
+    format!(
+        "automatic failback: the primary's success rate {} over {} outcomes since the failover is at or above the recovery level {} (threshold {}) on every check since {}",
+        evidence.rate.map(|r| format!("{r:.4}")).unwrap_or_default(),
+        evidence.samples,
+        evidence.recovery_level,
+        config.threshold,
+        streak.since.map(|t| t.to_rfc3339()).unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]

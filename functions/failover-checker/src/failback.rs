@@ -15,7 +15,7 @@ use shared::store::failover::FailoverState;
 use shared::store::state::LeaseError;
 use shared::store::StoreError;
 
-use crate::checker::{Ctx, FailoverChecker, FUNCTION_NAME, OWNER_CLOCK_MARGIN_MS};
+use crate::context::{Ctx, FailoverChecker, FUNCTION_NAME, OWNER_CLOCK_MARGIN_MS};
 use crate::transition::{Direction, TransitionError};
 
 /// Why an operator's failback did not happen.

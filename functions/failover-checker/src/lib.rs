@@ -55,6 +55,7 @@
 //! recovery level higher than the trigger, after a cool-down, confirmed.
 
 pub mod checker;
+pub mod context;
 pub mod decide;
 pub mod failback;
 pub mod transition;

@@ -1,30 +1,28 @@
-//! Lambda entry point of the failover checker: clients built once per cold
-//! start, the handler is [`failover_checker::FailoverChecker::handle`].
+//! Lambda entry point of the failover checker: [`Deps`] built once per cold
+//! start, each scheduled event handed to [`FailoverChecker::handle`]; a
+//! failed tick reaches Lambda as the `Diagnostic` of its
+//! [`failover_checker::CheckError`].
+#![recursion_limit = "256"]
 
 use std::sync::Arc;
 
 use failover_checker::FailoverChecker;
-use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use shared::invocation::Invocation;
+use shared::lambda_entry::event_invocation;
+use shared::observability::init_logging;
+use shared::wiring::Deps;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::observability::init_logging();
-    let deps = shared::wiring::Deps::from_env().await?;
+    init_logging();
+    let deps = Deps::from_env().await?;
     let checker = Arc::new(FailoverChecker::new(&deps));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    run(service_fn(move |event: LambdaEvent<Value>| {
         let checker = checker.clone();
         async move {
-            let invocation =
-                Invocation::from_lambda(&event.context.request_id, event.context.deadline);
-            checker
-                .handle(&event.payload, &invocation)
-                .await
-                .map_err(|e| Diagnostic {
-                    error_type: e.kind().to_owned(),
-                    error_message: e.to_string(),
-                })
+            let invocation = event_invocation(&event.context);
+            checker.handle(&event.payload, &invocation).await
         }
     }))
     .await

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use tracing::{error, info, warn};
 
 use shared::cxone::CxoneError;
+use shared::deadline::Deadline;
 use shared::engine::window_guard::GuardAction;
 use shared::guard::{GuardError, WindowGuard};
 use shared::idempotency::unix_now_ms;
@@ -20,7 +21,7 @@ use shared::store::StoreError;
 
 use crate::decide::Verdict;
 
-use crate::checker::{report, CampaignReport, Ctx, FailoverChecker, Tally, OWNER_CLOCK_MARGIN_MS};
+use crate::context::{report, CampaignReport, Ctx, FailoverChecker, Tally, OWNER_CLOCK_MARGIN_MS};
 
 /// Whether a transition started the skill it moves to.
 pub(crate) enum Started {
@@ -28,6 +29,63 @@ pub(crate) enum Started {
     Yes,
     /// Left stopped (and marked as the window guard's), with the guard's reason.
     LeftStopped(String),
+}
+
+/// Why a transition is made: the verdict, the numbers behind it, and the
+/// words for the audit trail.
+struct Grounds<'a> {
+    /// What the counters said.
+    verdict: Verdict,
+    /// The numbers read.
+    evidence: &'a Evidence,
+    /// Why, for the audit record and the report.
+    why: &'a str,
+}
+
+/// The report of a resumed transition: `resumed` (counted), `in_progress`
+/// when another invocation took it over first, or the failure.
+// The error carries the evidence back to the caller's report, like the
+// transition steps' errors; it is built once per failed campaign.
+#[allow(clippy::result_large_err)]
+fn resumed_report(
+    record: &FailoverRecord,
+    direction: Direction,
+    evidence: Option<Evidence>,
+    result: Result<Option<FailoverRecord>, TransitionError>,
+    tally: &mut Tally,
+) -> Result<CampaignReport, (Option<Evidence>, String)> {
+    match result {
+        Ok(Some(done)) => {
+            tally.resumes += 1;
+            match direction {
+                Direction::Over => tally.failovers += 1,
+                Direction::Back => tally.failbacks += 1,
+            }
+            Ok(report(
+                &done,
+                done.backup_skill_id,
+                "resumed",
+                None,
+                evidence,
+                Some(format!("completed an interrupted {}", direction.name())),
+            ))
+        }
+        Ok(None) => Ok(report(
+            record,
+            record.backup_skill_id,
+            "in_progress",
+            None,
+            evidence,
+            Some("another invocation took the transition over first".into()),
+        )),
+        Err(e) => Err((
+            evidence,
+            format!(
+                "resuming the {} failed (the next tick tries again): {e}",
+                direction.name()
+            ),
+        )),
+    }
 }
 
 fn guard_error(e: GuardError) -> TransitionError {
@@ -102,7 +160,8 @@ impl Direction {
 }
 
 impl FailoverChecker {
-    /// Begins and carries out a failover or failback from a settled state.
+    /// Begins and carries out a failover or failback from a settled state,
+    /// under the campaign's lease (`begin_and_carry_out`).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn transition(
         &self,
@@ -125,68 +184,103 @@ impl FailoverChecker {
                 return Err((Some(evidence), format!("taking the campaign's lease: {e}")))
             }
         };
-        let result = async {
-            let Some(begun) = self
-                .begin(&record, direction, backup_skill_id, &evidence, &why, ctx)
-                .await
-                .map_err(|e| {
-                    (
-                        Some(evidence.clone()),
-                        format!("writing failover state: {e}"),
-                    )
-                })?
-            else {
-                let now = self.failover.get(skill_id).await.map_err(|e| {
-                    (
-                        Some(evidence.clone()),
-                        format!("reading failover state: {e}"),
-                    )
-                })?;
-                info!(state = %now.state, "another invocation got there first");
-                return Ok(report(
-                    &now,
-                    Some(backup_skill_id),
-                    "in_progress",
-                    Some(verdict),
-                    Some(evidence.clone()),
-                    Some(format!(
-                        "another invocation moved the campaign to {} first",
-                        now.state
-                    )),
-                ));
-            };
-            let done = self.carry_out(begun, direction, ctx).await.map_err(|e| {
-                (
-                    Some(evidence.clone()),
-                    format!(
-                        "{} failed part-way (the next tick completes it): {e}",
-                        direction.name()
-                    ),
-                )
-            })?;
-            match direction {
-                Direction::Over => tally.failovers += 1,
-                Direction::Back => tally.failbacks += 1,
-            }
-            let outcome = match direction {
-                Direction::Over => "failed_over",
-                Direction::Back => "failed_back",
-            };
-            Ok(report(
-                &done,
-                Some(backup_skill_id),
-                outcome,
-                Some(verdict),
-                Some(evidence.clone()),
-                Some(why.clone()),
-            ))
-        }
-        .await;
+        let grounds = Grounds {
+            verdict,
+            evidence: &evidence,
+            why: &why,
+        };
+        let result = self
+            .begin_and_carry_out(&record, direction, backup_skill_id, &grounds, ctx, tally)
+            .await;
         self.release(&lease).await;
         result
     }
 
-    /// Completes a transition whose owner is gone (crashed, timed out, or failed).
+    /// The transition under the lease: [`begin`](Self::begin) (another
+    /// invocation may win the compare-and-swap: `in_progress`), then
+    /// [`carry_out`](Self::carry_out), counted and reported.
+    async fn begin_and_carry_out(
+        &self,
+        record: &FailoverRecord,
+        direction: Direction,
+        backup_skill_id: i64,
+        grounds: &Grounds<'_>,
+        ctx: &Ctx<'_>,
+        tally: &mut Tally,
+    ) -> Result<CampaignReport, (Option<Evidence>, String)> {
+        let failed = |message: String| (Some(grounds.evidence.clone()), message);
+        let Some(begun) = self
+            .begin(
+                record,
+                direction,
+                backup_skill_id,
+                grounds.evidence,
+                grounds.why,
+                ctx,
+            )
+            .await
+            .map_err(|e| failed(format!("writing failover state: {e}")))?
+        else {
+            return self
+                .lost_race(record.skill_id, backup_skill_id, grounds)
+                .await;
+        };
+        let done = self.carry_out(begun, direction, ctx).await.map_err(|e| {
+            failed(format!(
+                "{} failed part-way (the next tick completes it): {e}",
+                direction.name()
+            ))
+        })?;
+        match direction {
+            Direction::Over => tally.failovers += 1,
+            Direction::Back => tally.failbacks += 1,
+        }
+        let outcome = match direction {
+            Direction::Over => "failed_over",
+            Direction::Back => "failed_back",
+        };
+        Ok(report(
+            &done,
+            Some(backup_skill_id),
+            outcome,
+            Some(grounds.verdict),
+            Some(grounds.evidence.clone()),
+            Some(grounds.why.to_owned()),
+        ))
+    }
+
+    /// Another invocation began a transition first: `in_progress`, with the
+    /// state it moved the campaign to.
+    async fn lost_race(
+        &self,
+        skill_id: i64,
+        backup_skill_id: i64,
+        grounds: &Grounds<'_>,
+    ) -> Result<CampaignReport, (Option<Evidence>, String)> {
+        let now = self.failover.get(skill_id).await.map_err(|e| {
+            (
+                Some(grounds.evidence.clone()),
+                format!("reading failover state: {e}"),
+            )
+        })?;
+        info!(state = %now.state, "another invocation got there first");
+        Ok(report(
+            &now,
+            Some(backup_skill_id),
+            "in_progress",
+            Some(grounds.verdict),
+            Some(grounds.evidence.clone()),
+            Some(format!(
+                "another invocation moved the campaign to {} first",
+                now.state
+            )),
+        ))
+    }
+
+    /// Completes a transition whose owner is gone (crashed, timed out, or
+    /// failed): unless its owner may still be acting, takes it over under
+    /// the campaign's lease ([`take_over_and_finish`](Self::take_over_and_finish))
+    /// and reports what came of it (`resumed_report`).
     pub(crate) async fn resume(
         &self,
         record: FailoverRecord,
@@ -240,38 +334,7 @@ impl FailoverChecker {
             .take_over_and_finish(record.clone(), direction, ctx)
             .await;
         self.release(&lease).await;
-        match result {
-            Ok(Some(done)) => {
-                tally.resumes += 1;
-                match direction {
-                    Direction::Over => tally.failovers += 1,
-                    Direction::Back => tally.failbacks += 1,
-                }
-                Ok(report(
-                    &done,
-                    done.backup_skill_id,
-                    "resumed",
-                    None,
-                    evidence,
-                    Some(format!("completed an interrupted {}", direction.name())),
-                ))
-            }
-            Ok(None) => Ok(report(
-                &record,
-                record.backup_skill_id,
-                "in_progress",
-                None,
-                evidence,
-                Some("another invocation took the transition over first".into()),
-            )),
-            Err(e) => Err((
-                evidence,
-                format!(
-                    "resuming the {} failed (the next tick tries again): {e}",
-                    direction.name()
-                ),
-            )),
-        }
+        resumed_report(&record, direction, evidence, result, tally)
     }
 
     /// Takes an abandoned transition over (compare-and-swap on its version)
@@ -351,12 +414,13 @@ impl FailoverChecker {
     }
 
     /// Carries a transition this invocation owns to its end: stop the skill
-    /// being left (unless already done), record it, start the other one,
-    /// settle. On a CXone failure ownership is given up so the next tick
-    /// resumes at once.
+    /// being left (unless already done) and record it (`stop_leaving`),
+    /// start the other one ([`start_if_lawful`](Self::start_if_lawful)),
+    /// settle (`settle`). On a CXone failure ownership is given up so the
+    /// next tick resumes at once.
     pub(crate) async fn carry_out(
         &self,
-        mut record: FailoverRecord,
+        record: FailoverRecord,
         direction: Direction,
         ctx: &Ctx<'_>,
     ) -> Result<FailoverRecord, TransitionError> {
@@ -369,37 +433,12 @@ impl FailoverChecker {
         })?;
         let (stop, start) = direction.skills(primary, backup);
         let deadline = &ctx.invocation.deadline.for_cxone();
-        if record.step != Some(TransitionStep::StopDone) {
-            if let Err(e) = self.cxone.stop_skill(stop, false, deadline).await {
-                self.give_up(
-                    &record,
-                    direction,
-                    &format!("stopping skill {stop}"),
-                    &e,
-                    ctx,
-                )
-                .await;
-                return Err(e.into());
-            }
-            let mut next = record.clone();
-            next.step = Some(TransitionStep::StopDone);
-            next.updated_at = Some(ctx.time);
-            next.updated_by = ctx.actor.to_owned();
-            let stopped = match self.failover.replace(&record, next).await? {
-                Swap::Written(r) => *r,
-                Swap::Conflict => return Err(TransitionError::Lost),
-            };
-            self.audit_transition(
-                &record,
-                &stopped,
-                direction.stopped_action(),
-                &format!("skill {stop} stopped"),
-                "written",
-                ctx,
-            )
-            .await;
-            record = stopped;
-        }
+        let record = if record.step != Some(TransitionStep::StopDone) {
+            self.stop_leaving(record, direction, stop, deadline, ctx)
+                .await?
+        } else {
+            record
+        };
         let started = match self
             .start_if_lawful(primary, stop, start, ctx, deadline)
             .await
@@ -417,6 +456,61 @@ impl FailoverChecker {
                 return Err(e);
             }
         };
+        self.settle(&record, direction, (stop, start), &started, ctx)
+            .await
+    }
+
+    /// Stops the skill being left (`stop`) and records the step as done
+    /// (audited); a CXone failure gives ownership up.
+    async fn stop_leaving(
+        &self,
+        record: FailoverRecord,
+        direction: Direction,
+        stop: i64,
+        deadline: &Deadline,
+        ctx: &Ctx<'_>,
+    ) -> Result<FailoverRecord, TransitionError> {
+        if let Err(e) = self.cxone.stop_skill(stop, false, deadline).await {
+            self.give_up(
+                &record,
+                direction,
+                &format!("stopping skill {stop}"),
+                &e,
+                ctx,
+            )
+            .await;
+            return Err(e.into());
+        }
+        let mut next = record.clone();
+        next.step = Some(TransitionStep::StopDone);
+        next.updated_at = Some(ctx.time);
+        next.updated_by = ctx.actor.to_owned();
+        let stopped = match self.failover.replace(&record, next).await? {
+            Swap::Written(r) => *r,
+            Swap::Conflict => return Err(TransitionError::Lost),
+        };
+        self.audit_transition(
+            &record,
+            &stopped,
+            direction.stopped_action(),
+            &format!("skill {stop} stopped"),
+            "written",
+            ctx,
+        )
+        .await;
+        Ok(stopped)
+    }
+
+    /// The last compare-and-swap: the settled state, no owner, audited with
+    /// what was stopped and started (`skills`: stopped, started).
+    async fn settle(
+        &self,
+        record: &FailoverRecord,
+        direction: Direction,
+        (stop, start): (i64, i64),
+        started: &Started,
+        ctx: &Ctx<'_>,
+    ) -> Result<FailoverRecord, TransitionError> {
         let mut next = record.clone();
         next.state = direction.settled();
         next.step = None;
@@ -427,7 +521,7 @@ impl FailoverChecker {
         next.streak_last_at = None;
         next.updated_at = Some(ctx.time);
         next.updated_by = ctx.actor.to_owned();
-        let settled = match self.failover.replace(&record, next).await? {
+        let settled = match self.failover.replace(record, next).await? {
             Swap::Written(r) => *r,
             Swap::Conflict => return Err(TransitionError::Lost),
         };
@@ -437,14 +531,14 @@ impl FailoverChecker {
             started = start,
             "transition complete"
         );
-        let what = match &started {
+        let what = match started {
             Started::Yes => format!("skill {start} started"),
             Started::LeftStopped(why) => format!(
                 "skill {start} left stopped because calling is not lawful now ({why}); the window guard starts it when it is"
             ),
         };
         self.audit_transition(
-            &record,
+            record,
             &settled,
             &format!("{}.complete", direction.name()),
             &format!(

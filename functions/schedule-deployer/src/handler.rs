@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use tracing::{info, warn, Instrument};
 
-use shared::api_error::ApiError;
+use shared::api_error::{stamp_request_id, ApiError};
 use shared::cxone::{CxoneClient, CxoneError, ScheduleSettings, TimeZoneWindow};
 use shared::deadline::Deadline;
 use shared::engine::compliance::{
@@ -24,7 +24,7 @@ use shared::store::state::{DeployedSchedule, LeaseError, StateStore};
 
 use crate::plan::{plan, DeploymentPlan, PlanError};
 use crate::request::{RequestRejection, ScheduleRequest};
-use crate::rollback::{roll_back, RollbackReport, Snapshot, Touched};
+use crate::rollback::{roll_back, same_schedule, same_zones, RollbackReport, Snapshot, Touched};
 
 /// The function's name: the idempotency scope, and the actor when no IAM principal is known.
 pub const FUNCTION_NAME: &str = "schedule-deployer";
@@ -122,11 +122,33 @@ pub fn to_lambda(response: &HttpResponse) -> Response<Body> {
     out
 }
 
+/// A 502: the cause in the log line (which carries the request id, as the
+/// answer's `requestId` does), what failed in words in the answer.
 fn cxone_failure(what: &str, e: &CxoneError) -> ApiError {
     warn!(error = %e, "CXone call failed: {what}");
-    ApiError::bad_gateway(format!("CXone failed while {what}: {e}"))
+    ApiError::bad_gateway(format!(
+        "CXone failed while {what}: {}",
+        cxone_failure_words(e)
+    ))
 }
 
+/// What went wrong with a CXone call, in words, without CXone's or the
+/// SDK's message (which the log line keeps).
+fn cxone_failure_words(e: &CxoneError) -> &'static str {
+    match e {
+        CxoneError::Auth { .. } | CxoneError::Secret(_) => {
+            "CXone refused the bundle's credentials; check the CXone secret"
+        }
+        CxoneError::DeadlineExceeded { .. } | CxoneError::Timeout { .. } => {
+            "CXone did not answer before the deadline"
+        }
+        CxoneError::RateLimited { .. } => "CXone kept throttling the requests",
+        CxoneError::Unavailable { .. } | CxoneError::Transport { .. } => "CXone is unavailable",
+        _ => "CXone failed (see the logs with the request id)",
+    }
+}
+
+/// A 503: the cause in the log line, what could not be done in the answer.
 fn storage_failure(what: &str, e: &dyn std::fmt::Display) -> ApiError {
     warn!(error = %e, "storage failed: {what}");
     ApiError::unavailable(format!(
@@ -161,38 +183,6 @@ pub fn violation_detail(v: &Violation) -> Value {
     detail
 }
 
-/// Whether CXone's `read` schedule holds what was `written` (times may carry seconds).
-pub(crate) fn same_schedule(written: &ScheduleSettings, read: &ScheduleSettings) -> bool {
-    written.is_scheduled == read.is_scheduled
-        && written.days.iter().zip(read.days.iter()).all(|(w, r)| {
-            w.is_active == r.is_active
-                && same_time(w.start_time.as_deref(), r.start_time.as_deref())
-                && same_time(w.end_time.as_deref(), r.end_time.as_deref())
-        })
-}
-
-/// CXone may echo `"09:00"` as `"09:00:00"`.
-fn same_time(written: Option<&str>, read: Option<&str>) -> bool {
-    match (written, read) {
-        (Some(w), Some(r)) => r == w || r.strip_suffix(":00") == Some(w),
-        (None, None) => true,
-        _ => false,
-    }
-}
-
-/// Whether every `written` zone window is in CXone's `read` list.
-pub(crate) fn same_zones(written: &[TimeZoneWindow], read: &[TimeZoneWindow]) -> bool {
-    written.iter().all(|w| {
-        read.iter().any(|r| {
-            r.standard_name == w.standard_name
-                && same_time(w.start_time.as_deref(), r.start_time.as_deref())
-                && same_time(w.end_time.as_deref(), r.end_time.as_deref())
-                && r.time_zone_active_to_call == w.time_zone_active_to_call
-                && r.override_time == w.override_time
-        })
-    })
-}
-
 /// What the law check decided, ready to write.
 struct Decision {
     request: ScheduleRequest,
@@ -213,7 +203,13 @@ impl Deployer {
             skill_id = call.skill_id,
             request_id = %call.request_id
         );
-        to_lambda(&self.serve(&call, &deadline).instrument(span).await)
+        let mut response = self.serve(&call, &deadline).instrument(span).await;
+        // A 5xx names the request id its log lines carry (never the detail).
+        if let Some(body) = stamp_request_id(response.status_code, &response.body, &call.request_id)
+        {
+            response.body = body;
+        }
+        to_lambda(&response)
     }
 
     /// Runs the deployment for a parsed call under the idempotency layer.
@@ -318,6 +314,10 @@ impl Deployer {
     /// [`shared::deadline::RECORD_RESERVE`]; a rollback may use part of that
     /// reserve ([`ROLLBACK_RESERVE`] is kept back from it), since the write
     /// it undoes may have failed by running out of time.
+    ///
+    /// In steps: `read_before`, `apply`, then on failure `undo` and
+    /// `audit_failure`; on success the audit record with what was read
+    /// back, and `record_deployed` for the window guard.
     async fn write(
         &self,
         call: &ScheduleCall,
@@ -326,73 +326,21 @@ impl Deployer {
     ) -> Result<Value, ApiError> {
         let skill_id = call.skill_id;
         let cxone_deadline = &deadline.for_cxone();
-        let before = Snapshot {
-            schedule_settings: self
-                .cxone
-                .schedule_settings(skill_id, cxone_deadline)
-                .await
-                .map_err(|e| cxone_failure("reading the schedule settings", &e))?,
-            time_zones: self
-                .cxone
-                .time_zones(skill_id, cxone_deadline)
-                .await
-                .map_err(|e| cxone_failure("reading the time-zone settings", &e))?,
-        };
+        let before = self.read_before(skill_id, cxone_deadline).await?;
         let intended = Snapshot {
             schedule_settings: decision.plan.schedule_settings(),
             time_zones: decision.plan.time_zone_settings(),
         };
         let written = self.apply(skill_id, &intended, cxone_deadline).await;
-
-        let mut record = AuditRecord {
-            skill_id,
-            at: call.time,
-            actor: call.actor.clone(),
-            action: AUDIT_ACTION.into(),
-            before: json!(before),
-            after: json!(intended),
-            why: why(decision),
-            outcome: "written".into(),
-            request_id: call.request_id.clone(),
-            details: json!({
-                "idempotencyKey": call.key.as_str(),
-                "requested": request_json(&decision.request),
-                "deployed": decision.plan,
-                "violations": decision.verdict.violations(),
-                "blackoutDates": decision.verdict.blackouts(),
-                "checkedPeriod": decision.period,
-            }),
-        };
+        let mut record = audit_record(call, decision, &before, &intended);
         let read = match written {
             Ok(read) => read,
             Err((error, touched)) => {
-                let (error, rollback) = if touched == Touched::Nothing {
-                    (error, None)
-                } else {
-                    let report = roll_back(
-                        &self.cxone,
-                        skill_id,
-                        &before,
-                        &intended,
-                        touched,
-                        &deadline.keeping_back(ROLLBACK_RESERVE),
-                    )
+                let (error, rollback) = self
+                    .undo(skill_id, &before, &intended, touched, deadline, error)
                     .await;
-                    (report.explain(error), Some(report))
-                };
-                record.outcome = rollback
-                    .as_ref()
-                    .map_or("failed", RollbackReport::outcome)
-                    .into();
-                if let Value::Object(details) = &mut record.details {
-                    details.insert("error".into(), json!(error.message));
-                    if let Some(report) = &rollback {
-                        details.insert("rollback".into(), json!(report));
-                    }
-                }
-                if let Err(audit) = self.audit.append(&record).await {
-                    warn!(error = %audit, outcome = %record.outcome, "could not audit a failed schedule write");
-                }
+                self.audit_failure(&mut record, &error, rollback.as_ref())
+                    .await;
                 return Err(error);
             }
         };
@@ -401,6 +349,91 @@ impl Deployer {
         self.audit.append(&record).await.map_err(|e| {
             storage_failure("record the audit entry (the schedule was written)", &e)
         })?;
+        self.record_deployed(call, decision).await?;
+        info!(
+            clipped = matches!(decision.verdict, ScheduleVerdict::Clipped(_)),
+            "schedule deployed"
+        );
+        Ok(response_body(
+            call,
+            decision,
+            &read.schedule_settings,
+            &read.time_zones,
+        ))
+    }
+
+    /// What CXone holds before the write: the schedule settings and the
+    /// time-zone settings (what a rollback writes back).
+    async fn read_before(&self, skill_id: i64, deadline: &Deadline) -> Result<Snapshot, ApiError> {
+        Ok(Snapshot {
+            schedule_settings: self
+                .cxone
+                .schedule_settings(skill_id, deadline)
+                .await
+                .map_err(|e| cxone_failure("reading the schedule settings", &e))?,
+            time_zones: self
+                .cxone
+                .time_zones(skill_id, deadline)
+                .await
+                .map_err(|e| cxone_failure("reading the time-zone settings", &e))?,
+        })
+    }
+
+    /// After a failed write: rolls back what may have reached CXone
+    /// (`touched`) to `before`, within the invocation's `deadline` less
+    /// [`ROLLBACK_RESERVE`]. The error as the caller is answered (saying
+    /// what the rollback did), and the rollback's report when there was one.
+    async fn undo(
+        &self,
+        skill_id: i64,
+        before: &Snapshot,
+        intended: &Snapshot,
+        touched: Touched,
+        deadline: &Deadline,
+        error: ApiError,
+    ) -> (ApiError, Option<RollbackReport>) {
+        if touched == Touched::Nothing {
+            return (error, None);
+        }
+        let report = roll_back(
+            &self.cxone,
+            skill_id,
+            before,
+            intended,
+            touched,
+            &deadline.keeping_back(ROLLBACK_RESERVE),
+        )
+        .await;
+        (report.explain(error), Some(report))
+    }
+
+    /// Audits a failed write: the outcome (`failed`, or the rollback's), the
+    /// error and the rollback's report. A failure to audit is logged (the
+    /// caller is answered with the write's error).
+    async fn audit_failure(
+        &self,
+        record: &mut AuditRecord,
+        error: &ApiError,
+        rollback: Option<&RollbackReport>,
+    ) {
+        record.outcome = rollback.map_or("failed", RollbackReport::outcome).into();
+        if let Value::Object(details) = &mut record.details {
+            details.insert("error".into(), json!(error.message));
+            if let Some(report) = rollback {
+                details.insert("rollback".into(), json!(report));
+            }
+        }
+        if let Err(audit) = self.audit.append(record).await {
+            warn!(error = %audit, outcome = %record.outcome, "could not audit a failed schedule write");
+        }
+    }
+
+    /// Records the deployed schedule's recipients for the window guard.
+    async fn record_deployed(
+        &self,
+        call: &ScheduleCall,
+        decision: &Decision,
+    ) -> Result<(), ApiError> {
         let deployed = DeployedSchedule {
             recipient_time_zones: decision
                 .request
@@ -417,24 +450,14 @@ impl Deployer {
             deployed_at: Some(call.time),
         };
         self.state
-            .put_deployed_schedule(skill_id, &deployed)
+            .put_deployed_schedule(call.skill_id, &deployed)
             .await
             .map_err(|e| {
                 storage_failure(
                     "record the deployed schedule for the window guard (the schedule was written)",
                     &e,
                 )
-            })?;
-        info!(
-            clipped = matches!(decision.verdict, ScheduleVerdict::Clipped(_)),
-            "schedule deployed"
-        );
-        Ok(response_body(
-            call,
-            decision,
-            &read.schedule_settings,
-            &read.time_zones,
-        ))
+            })
     }
 
     /// Writes both parts and reads them back. On failure: the error, and
@@ -453,11 +476,12 @@ impl Deployer {
                 let error = match &e {
                     CxoneError::ScheduleRefused { .. } => {
                         warn!(error = %e, "CXone refused the schedule");
-                        ApiError::bad_gateway(format!(
-                            "CXone refused the calling schedule: {e}. The bundle writes all seven \
+                        ApiError::bad_gateway(
+                            "CXone refused the calling schedule (its reason is in the log line \
+                             with this request id). The bundle writes all seven \
                              days active (days off as a one-minute placeholder closed in every \
-                             recipient zone), so this refusal is CXone's own; nothing was changed"
-                        ))
+                             recipient zone), so this refusal is CXone's own; nothing was changed",
+                        )
                     }
                     _ => cxone_failure("writing the schedule settings", &e),
                 };
@@ -511,6 +535,36 @@ pub const ROLLBACK_RESERVE: std::time::Duration = std::time::Duration::from_secs
 /// CXone call. Pure.
 pub fn check_request(body: &[u8], time: DateTime<Utc>) -> Result<(), ApiError> {
     decide(body, time).map(|_| ())
+}
+
+/// The audit record of a write (`schedule.put`, outcome `written` until
+/// told otherwise): before and intended settings, the request, the plan,
+/// the violations and blackout dates, the period checked.
+fn audit_record(
+    call: &ScheduleCall,
+    decision: &Decision,
+    before: &Snapshot,
+    intended: &Snapshot,
+) -> AuditRecord {
+    AuditRecord {
+        skill_id: call.skill_id,
+        at: call.time,
+        actor: call.actor.clone(),
+        action: AUDIT_ACTION.into(),
+        before: json!(before),
+        after: json!(intended),
+        why: why(decision),
+        outcome: "written".into(),
+        request_id: call.request_id.clone(),
+        details: json!({
+            "idempotencyKey": call.key.as_str(),
+            "requested": request_json(&decision.request),
+            "deployed": decision.plan,
+            "violations": decision.verdict.violations(),
+            "blackoutDates": decision.verdict.blackouts(),
+            "checkedPeriod": decision.period,
+        }),
+    }
 }
 
 /// The law check and the CXone plan (pure): 400 for shape, 422 for law.
@@ -668,14 +722,5 @@ mod tests {
             message.contains(d["source"].as_str().expect("source")),
             "{message}"
         );
-    }
-
-    #[test]
-    fn read_back_times_may_carry_seconds() {
-        assert!(same_time(Some("09:00"), Some("09:00")));
-        assert!(same_time(Some("09:00"), Some("09:00:00")));
-        assert!(!same_time(Some("09:00"), Some("09:30")));
-        assert!(!same_time(Some("09:00"), None));
-        assert!(same_time(None, None));
     }
 }

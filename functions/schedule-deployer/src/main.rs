@@ -1,24 +1,26 @@
-//! Lambda entry point of the schedule deployer.
+//! Lambda entry point of the schedule deployer: [`Deps`] built once per
+//! cold start, each request handed to [`Deployer::handle`] with the
+//! invocation's deadline; every outcome is an HTTP answer (it never fails).
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
-use lambda_http::{service_fn, Error, Request, RequestExt};
+use lambda_http::{run, service_fn, Error, Request};
 use schedule_deployer::Deployer;
-use shared::deadline::Deadline;
+use shared::lambda_entry::request_deadline;
+use shared::observability::init_logging;
+use shared::wiring::Deps;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::observability::init_logging();
-    let deps = shared::wiring::Deps::from_env().await?;
+    init_logging();
+    let deps = Deps::from_env().await?;
     let deployer = Arc::new(Deployer::new(&deps));
-    lambda_http::run(service_fn(move |request: Request| {
+    run(service_fn(move |request: Request| {
         let deployer = deployer.clone();
         async move {
-            let deadline = request
-                .lambda_context_ref()
-                .map(|c| Deadline::from_epoch_ms(c.deadline))
-                .unwrap_or_else(|| Deadline::after(std::time::Duration::from_secs(25)));
-            Ok::<_, Error>(deployer.handle(request, deadline).await)
+            let deadline = request_deadline(&request);
+            Ok::<_, Infallible>(deployer.handle(request, deadline).await)
         }
     }))
     .await

@@ -17,8 +17,6 @@ use shared::api_error::ApiError;
 use shared::cxone::{CxoneClient, CxoneError, ScheduleSettings, TimeZoneWindow};
 use shared::deadline::Deadline;
 
-use crate::handler::{same_schedule, same_zones};
-
 /// Both parts of a skill's calling schedule in CXone.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -258,6 +256,38 @@ pub async fn roll_back(
     report
 }
 
+/// Whether CXone's `read` schedule holds what was `written` (times may carry seconds).
+pub(crate) fn same_schedule(written: &ScheduleSettings, read: &ScheduleSettings) -> bool {
+    written.is_scheduled == read.is_scheduled
+        && written.days.iter().zip(read.days.iter()).all(|(w, r)| {
+            w.is_active == r.is_active
+                && same_time(w.start_time.as_deref(), r.start_time.as_deref())
+                && same_time(w.end_time.as_deref(), r.end_time.as_deref())
+        })
+}
+
+/// CXone may echo `"09:00"` as `"09:00:00"`.
+fn same_time(written: Option<&str>, read: Option<&str>) -> bool {
+    match (written, read) {
+        (Some(w), Some(r)) => r == w || r.strip_suffix(":00") == Some(w),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Whether every `written` zone window is in CXone's `read` list.
+pub(crate) fn same_zones(written: &[TimeZoneWindow], read: &[TimeZoneWindow]) -> bool {
+    written.iter().all(|w| {
+        read.iter().any(|r| {
+            r.standard_name == w.standard_name
+                && same_time(w.start_time.as_deref(), r.start_time.as_deref())
+                && same_time(w.end_time.as_deref(), r.end_time.as_deref())
+                && r.time_zone_active_to_call == w.time_zone_active_to_call
+                && r.override_time == w.override_time
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,5 +357,14 @@ mod tests {
             Touched::by_failed_schedule_write(&never_sent),
             Touched::Nothing
         );
+    }
+
+    #[test]
+    fn read_back_times_may_carry_seconds() {
+        assert!(same_time(Some("09:00"), Some("09:00")));
+        assert!(same_time(Some("09:00"), Some("09:00:00")));
+        assert!(!same_time(Some("09:00"), Some("09:30")));
+        assert!(!same_time(Some("09:00"), None));
+        assert!(same_time(None, None));
     }
 }

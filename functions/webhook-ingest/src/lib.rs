@@ -30,14 +30,18 @@ use chrono::{DateTime, Utc};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
-use shared::api_error::ApiError;
+use shared::api_error::{stamp_request_id, ApiError};
+use shared::config::ConfigError;
 use shared::deadline::Deadline;
 use shared::invocation::Invocation;
 use shared::observability::{Metrics, Unit};
-use shared::secret::SecretSource;
+use shared::secret::{
+    SecretError, SecretSource, SecretsManagerSource, WebhookSecrets, DEFAULT_SECRET_TTL,
+    MIN_WEBHOOK_SECRET_BYTES,
+};
 use shared::store::events::{EventStore, RecordOutcome};
 use shared::webhook::{
-    parse_body, VerifyError, WebhookVerifier, DEFAULT_MIN_REFRESH_INTERVAL, MAX_BODY_BYTES,
+    parse_body, Event, VerifyError, WebhookVerifier, DEFAULT_MIN_REFRESH_INTERVAL, MAX_BODY_BYTES,
     SIGNATURE_HEADER,
 };
 use tracing::Instrument;
@@ -48,6 +52,126 @@ pub const FUNCTION_NAME: &str = "webhook-ingest";
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(25);
 /// Time kept in hand before the invocation deadline to answer 503 in time.
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(750);
+
+/// The variable naming the webhook signing secret (name or ARN).
+pub const WEBHOOK_SECRET_ID_VAR: &str = "WEBHOOK_SECRET_ID";
+/// The variable naming the state table (dedupe records and counters).
+pub const STATE_TABLE_VAR: &str = "STATE_TABLE";
+
+/// webhook-ingest's settings: the webhook signing secret and the state
+/// table. Deliberately not [`shared::config::Config`]: this function never
+/// reads the CXone secret (its role may not), so it needs no
+/// `CXONE_SECRET_ID`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngestConfig {
+    /// `WEBHOOK_SECRET_ID`: name or ARN of the webhook signing secret
+    /// (`{"webhookSecrets": [...]}`, docs/architecture.md).
+    pub webhook_secret_id: String,
+    /// `STATE_TABLE`.
+    pub state_table: String,
+}
+
+impl IngestConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        Ok(Self {
+            webhook_secret_id: required(WEBHOOK_SECRET_ID_VAR)?,
+            state_table: required(STATE_TABLE_VAR)?,
+        })
+    }
+}
+
+/// Why webhook-ingest could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The environment is incomplete.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The webhook signing secret could not be read, or is refused (not
+    /// JSON of the documented shape, no secret, an empty or short one).
+    #[error(
+        "webhook signing secret {secret_id} ({WEBHOOK_SECRET_ID_VAR}) is unusable: {source}; \
+         it must be JSON {{\"webhookSecrets\": [\"...\"]}} with at least one secret of at \
+         least {MIN_WEBHOOK_SECRET_BYTES} bytes"
+    )]
+    Secret {
+        /// The secret's name or ARN.
+        secret_id: String,
+        /// What is wrong (never a secret value).
+        #[source]
+        source: SecretError,
+    },
+}
+
+/// What webhook-ingest builds once per cold start: its settings, the
+/// DynamoDB client and the webhook signing secret (cached). The shape of
+/// [`shared::wiring::Deps`] without its CXone client and the CXone secret:
+/// this function never calls CXone, so it reads neither.
+#[derive(Clone)]
+pub struct Deps {
+    /// Settings from the environment.
+    pub config: IngestConfig,
+    /// DynamoDB client.
+    pub dynamo: aws_sdk_dynamodb::Client,
+    /// The webhook signing secrets, cached.
+    pub secrets: Arc<dyn SecretSource<WebhookSecrets>>,
+}
+
+impl Deps {
+    /// Reads the environment, builds the AWS clients and reads the signing
+    /// secret once, so that a missing, malformed, empty or short secret
+    /// stops the function at start with the reason ([`StartupError`]).
+    pub async fn from_env() -> Result<Self, StartupError> {
+        let config = IngestConfig::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let deps = Self::build(config, &sdk);
+        deps.check_secret().await?;
+        Ok(deps)
+    }
+
+    /// Builds the clients from `config` and an AWS SDK configuration.
+    pub fn build(config: IngestConfig, sdk: &aws_config::SdkConfig) -> Self {
+        let secrets: Arc<dyn SecretSource<WebhookSecrets>> =
+            Arc::new(SecretsManagerSource::webhook(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                config.webhook_secret_id.clone(),
+                DEFAULT_SECRET_TTL,
+            ));
+        let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+        Self {
+            config,
+            dynamo,
+            secrets,
+        }
+    }
+
+    /// Reads the signing secret (and caches it): an error says why it is unusable.
+    pub async fn check_secret(&self) -> Result<(), StartupError> {
+        match self.secrets.current().await {
+            Ok(_) => Ok(()),
+            Err(source) => Err(StartupError::Secret {
+                secret_id: self.config.webhook_secret_id.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// The event store (dedupe records and counters, in the state table).
+    pub fn events(&self) -> EventStore {
+        EventStore::new(self.dynamo.clone(), self.config.state_table.clone())
+    }
+}
 
 /// The function's state, built once per cold start.
 pub struct WebhookIngest {
@@ -76,15 +200,21 @@ struct Tally {
 }
 
 impl WebhookIngest {
+    /// The handler's state over clients built once per cold start (see
+    /// [`Deps`]).
+    pub fn from_deps(deps: &Deps) -> Self {
+        Self::new(deps.secrets.clone(), deps.events())
+    }
+
     /// The handler's state: secrets from `secrets` (re-read at most once a
     /// minute when no signature matches), events into `events`.
-    pub fn new(secrets: Arc<dyn SecretSource>, events: EventStore) -> Self {
+    pub fn new(secrets: Arc<dyn SecretSource<WebhookSecrets>>, events: EventStore) -> Self {
         Self::with_refresh_interval(secrets, events, DEFAULT_MIN_REFRESH_INTERVAL)
     }
 
     /// As [`new`](Self::new), with another least interval between secret re-reads.
     pub fn with_refresh_interval(
-        secrets: Arc<dyn SecretSource>,
+        secrets: Arc<dyn SecretSource<WebhookSecrets>>,
         events: EventStore,
         interval: Duration,
     ) -> Self {
@@ -114,14 +244,25 @@ impl WebhookIngest {
         let invocation = invocation_of(&request, self.default_budget);
         let span = tracing::info_span!("webhook", request_id = %invocation.request_id);
         let mut tally = Tally::default();
-        let response = self
+        let mut response = self
             .serve(&request, request_time_ms, &invocation.deadline, &mut tally)
             .instrument(span)
             .await;
         emit_metrics(&tally, request_time_ms.filter(|t| *t > 0).unwrap_or(0));
+        // A 5xx names the request id its log line carries (never the detail).
+        if let Body::Text(text) = response.body() {
+            if let Some(stamped) =
+                stamp_request_id(response.status().as_u16(), text, &invocation.request_id)
+            {
+                *response.body_mut() = Body::Text(stamped);
+            }
+        }
         response
     }
 
+    /// One request, in the module doc's order: the body's size
+    /// (`accept_body`), the signature (`verify`), the body (`parse_events`),
+    /// storage (`store`). The first step that fails answers.
     async fn serve(
         &self,
         request: &Request,
@@ -129,24 +270,30 @@ impl WebhookIngest {
         deadline: &Deadline,
         tally: &mut Tally,
     ) -> Response<Body> {
-        if request.method() != lambda_http::http::Method::POST {
-            return error_response(&ApiError::method_not_allowed("use POST"));
-        }
-        let body: &[u8] = match request.body() {
-            Body::Text(text) => text.as_bytes(),
-            Body::Binary(bytes) => bytes,
-            _ => &[],
+        let body = match accept_body(request, tally) {
+            Ok(body) => body,
+            Err(response) => return response,
         };
-        if body.len() > MAX_BODY_BYTES {
-            tally.rejected_too_large = true;
-            tracing::info!(
-                bytes = body.len(),
-                limit = MAX_BODY_BYTES,
-                "webhook body too large"
-            );
-            return error_response(&ApiError::too_large(MAX_BODY_BYTES));
+        if let Err(response) = self.verify(request, body, request_time_ms, tally).await {
+            return response;
         }
+        let events = match parse_events(body, tally) {
+            Ok(events) => events,
+            Err(response) => return response,
+        };
+        self.store(&events, request_time_ms, deadline, tally).await
+    }
 
+    /// Checks the `X-Signature` header against the webhook secrets, with the
+    /// request's time (never the wall clock): any failure is the same
+    /// generic 401; an unreadable secret is 503.
+    async fn verify(
+        &self,
+        request: &Request,
+        body: &[u8],
+        request_time_ms: Option<i64>,
+        tally: &mut Tally,
+    ) -> Result<(), Response<Body>> {
         let header = signature_header(request);
         match self
             .verifier
@@ -157,37 +304,39 @@ impl WebhookIngest {
                 if verified.after_refresh {
                     tracing::info!("webhook signature matched after re-reading the secret");
                 }
+                Ok(())
             }
             Err(VerifyError::Rejected(reason)) => {
                 tally.rejected_signature = true;
                 // The reason names which check failed, never a secret or signature value.
                 tracing::info!(reason = %reason, "webhook signature rejected");
-                return error_response(&ApiError::unauthorized());
+                Err(error_response(&ApiError::unauthorized()))
             }
             Err(VerifyError::SecretUnavailable(e)) => {
                 tally.storage_failed = true;
                 tracing::error!(error = %e, "webhook secret unavailable");
-                return error_response(&ApiError::unavailable(
-                    "temporarily unavailable; retry later",
-                ));
+                Err(error_response(&ApiError::unavailable(
+                    "could not read the webhook signing secret; retry later",
+                )))
             }
         }
+    }
 
-        let events = match parse_body(body) {
-            Ok(events) => events,
-            Err(e) => {
-                tally.rejected_body = true;
-                let message = e.message();
-                tracing::info!(problem = %message, "webhook body rejected");
-                return error_response(&ApiError::bad_request(message).with_details(e.details()));
-            }
-        };
-
+    /// Stores the events (dedupe records and counters) within the time
+    /// left less [`DEADLINE_MARGIN`]: 202 with what was accepted and what
+    /// was a duplicate, 503 when storage failed or ran out of time.
+    async fn store(
+        &self,
+        events: &[Event],
+        request_time_ms: Option<i64>,
+        deadline: &Deadline,
+        tally: &mut Tally,
+    ) -> Response<Body> {
         let received_at = request_time_ms
             .and_then(DateTime::<Utc>::from_timestamp_millis)
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let budget = deadline.remaining().saturating_sub(DEADLINE_MARGIN);
-        let stored = tokio::time::timeout(budget, self.events.record(&events, received_at)).await;
+        let stored = tokio::time::timeout(budget, self.events.record(events, received_at)).await;
         match stored {
             Ok(Ok(RecordOutcome {
                 accepted,
@@ -223,6 +372,43 @@ impl WebhookIngest {
             }
         }
     }
+}
+
+/// The request's body, if it is a `POST` within [`MAX_BODY_BYTES`] (405 or
+/// 413 otherwise, before anything else is looked at).
+// The error is the early answer (an HTTP response), returned once.
+#[allow(clippy::result_large_err)]
+fn accept_body<'r>(request: &'r Request, tally: &mut Tally) -> Result<&'r [u8], Response<Body>> {
+    if request.method() != lambda_http::http::Method::POST {
+        return Err(error_response(&ApiError::method_not_allowed("use POST")));
+    }
+    let body: &[u8] = match request.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if body.len() > MAX_BODY_BYTES {
+        tally.rejected_too_large = true;
+        tracing::info!(
+            bytes = body.len(),
+            limit = MAX_BODY_BYTES,
+            "webhook body too large"
+        );
+        return Err(error_response(&ApiError::too_large(MAX_BODY_BYTES)));
+    }
+    Ok(body)
+}
+
+/// The body's events, or 400 naming the field and the event's index.
+// The error is the early answer (an HTTP response), returned once.
+#[allow(clippy::result_large_err)]
+fn parse_events(body: &[u8], tally: &mut Tally) -> Result<Vec<Event>, Response<Body>> {
+    parse_body(body).map_err(|e| {
+        tally.rejected_body = true;
+        let message = e.message();
+        tracing::info!(problem = %message, "webhook body rejected");
+        error_response(&ApiError::bad_request(message).with_details(e.details()))
+    })
 }
 
 /// The Lambda handler: [`WebhookIngest::handle`], for `lambda_http::run`.

@@ -1,34 +1,31 @@
-//! The `webhook-ingest` Lambda binary: clients built once per cold start, the
-//! handler is [`webhook_ingest::handler`].
+//! Lambda entry point of webhook-ingest: [`Deps`] built once per cold start
+//! (no CXone client and no CXone secret: this function never calls CXone;
+//! the webhook signing secret is read and checked first, and an unusable one
+//! stops the start with the reason), each request handed
+//! to [`WebhookIngest::handle`], which reads the invocation's deadline
+//! itself; every outcome is an HTTP answer (it never fails).
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
 use lambda_http::{run, service_fn, Error, Request};
-use shared::config::Config;
 use shared::observability::init_logging;
-use shared::secret::{SecretsManagerSource, DEFAULT_SECRET_TTL};
-use shared::store::events::EventStore;
-use webhook_ingest::{handler, WebhookIngest};
+use webhook_ingest::{Deps, WebhookIngest};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let config = Config::from_env()?;
-    let aws = aws_config::load_defaults(BehaviorVersion::latest()).await;
-    let secrets = SecretsManagerSource::new(
-        aws_sdk_secretsmanager::Client::new(&aws),
-        config.cxone_secret_id.clone(),
-        DEFAULT_SECRET_TTL,
-    );
-    let events = EventStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        config.state_table.clone(),
-    );
-    let app = Arc::new(WebhookIngest::new(Arc::new(secrets), events));
+    let deps = match Deps::from_env().await {
+        Ok(deps) => deps,
+        Err(e) => {
+            tracing::error!(error = %e, "webhook-ingest cannot start");
+            return Err(e.into());
+        }
+    };
+    let app = Arc::new(WebhookIngest::from_deps(&deps));
     run(service_fn(move |request: Request| {
         let app = app.clone();
-        async move { handler(&app, request).await }
+        async move { Ok::<_, Infallible>(app.handle(request).await) }
     }))
     .await
 }

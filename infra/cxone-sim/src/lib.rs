@@ -7,6 +7,14 @@
 //! simulated minute, and can inject faults. It can post signed
 //! `contact.completed` webhooks for the contacts it completes ([`webhook`]).
 //! See `README.md` for the scenario format and admin API.
+//!
+//! Modules: [`scenario`] (the day to simulate), [`state`] (the simulated
+//! tenant behind one lock), [`server`] (the HTTP routes, one file per
+//! resource), [`settings`] (CXone's parameter shapes and rules), [`model`]
+//! (shared types: truth, contacts, faults, the request log), [`webhook`]
+//! and [`client`] (a typed client of the admin API).
+
+#![warn(missing_docs)]
 
 pub mod client;
 pub mod model;

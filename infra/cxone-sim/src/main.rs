@@ -4,45 +4,29 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use cxone_sim::Scenario;
 
+/// Runs the CXone simulator until SIGTERM or Ctrl-C.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cxone-sim",
+    override_usage = "cxone-sim --scenario FILE [--port N (0 = free)] [--port-file PATH]",
+    args_override_self = true
+)]
 struct Args {
+    /// The scenario file (JSON; see infra/cxone-sim/README.md).
+    #[arg(long, value_name = "FILE")]
     scenario: PathBuf,
+    /// The port to listen on at 127.0.0.1 (0 = a free port).
+    #[arg(long, value_name = "N", default_value_t = 0)]
     port: u16,
+    /// A file to write the bound port to once listening.
+    #[arg(long, value_name = "PATH")]
     port_file: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: cxone-sim --scenario FILE [--port N (0 = free)] [--port-file PATH]";
-
-fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
-    let (mut scenario, mut port, mut port_file) = (None, 0u16, None);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--scenario" => {
-                scenario = Some(PathBuf::from(it.next().ok_or("--scenario needs a value")?))
-            }
-            "--port" => {
-                port = it
-                    .next()
-                    .ok_or("--port needs a value")?
-                    .parse()
-                    .map_err(|_| "--port must be 0..65535")?;
-            }
-            "--port-file" => {
-                port_file = Some(PathBuf::from(it.next().ok_or("--port-file needs a value")?))
-            }
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-    }
-    Ok(Args {
-        scenario: scenario.ok_or_else(|| format!("--scenario is required\n{USAGE}"))?,
-        port,
-        port_file,
-    })
-}
-
+/// Waits for SIGTERM (on Unix) or Ctrl-C.
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
@@ -74,13 +58,8 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    // A bad or missing argument prints the reason and the usage and exits with status 2.
+    let args = Args::parse();
     let scenario = match Scenario::from_file(&args.scenario) {
         Ok(s) => s,
         Err(e) => {

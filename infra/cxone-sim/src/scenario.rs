@@ -423,6 +423,99 @@ impl SkillScenario {
             drift: Drift::default(),
         }
     }
+
+    /// Checks the skill's profiles, probabilities, drift, distributions and
+    /// settings (the first problem found is the error).
+    fn validate(&self) -> Result<(), SimError> {
+        let what = format!("skill {}", self.skill_id);
+        self.check_profiles_and_rates(&what)?;
+        self.check_drift_and_distributions(&what)?;
+        self.check_settings(&what)
+    }
+
+    /// Staffing within 0..=100000; paused fraction, machine, busy, success
+    /// and live-answer rates within 0..=1; profiles well formed.
+    fn check_profiles_and_rates(&self, what: &str) -> Result<(), SimError> {
+        self.agents.validate(&format!("{what} agents"))?;
+        self.live_answer_rate
+            .validate(&format!("{what} liveAnswerRate"))?;
+        if self
+            .agents
+            .points
+            .iter()
+            .any(|p| p.1 < 0.0 || p.1 > 100_000.0)
+        {
+            return Err(SimError::Scenario(format!(
+                "{what}: agents must be within 0..=100000"
+            )));
+        }
+        for (name, p) in [
+            ("pausedFraction", self.paused_fraction),
+            ("machineRate", self.machine_rate),
+            ("busyRate", self.busy_rate),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(SimError::Scenario(format!(
+                    "{what}: {name} must be within 0..=1"
+                )));
+            }
+        }
+        self.success_rate.validate(&format!("{what} successRate"))?;
+        if self
+            .success_rate
+            .points
+            .iter()
+            .any(|p| !(0.0..=1.0).contains(&p.1))
+        {
+            return Err(SimError::Scenario(format!(
+                "{what}: successRate must be within 0..=1"
+            )));
+        }
+        if self
+            .live_answer_rate
+            .points
+            .iter()
+            .any(|p| !(0.0..=1.0).contains(&p.1))
+        {
+            return Err(SimError::Scenario(format!(
+                "{what}: liveAnswerRate must be within 0..=1"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Drift deviations within 0..=2 and reversion at least a minute; the
+    /// ring, talk and wrap distributions valid.
+    fn check_drift_and_distributions(&self, what: &str) -> Result<(), SimError> {
+        let dr = self.drift;
+        if !((0.0..=2.0).contains(&dr.agents_sd) && (0.0..=2.0).contains(&dr.live_answer_sd)) {
+            return Err(SimError::Scenario(format!(
+                "{what}: drift standard deviations must be within 0..=2"
+            )));
+        }
+        if !(dr.reversion_minutes.is_finite() && dr.reversion_minutes >= 1.0) {
+            return Err(SimError::Scenario(format!(
+                "{what}: drift reversionMinutes must be at least 1"
+            )));
+        }
+        for d in [self.ring, self.talk, self.wrap] {
+            d.validate()
+                .map_err(|e| SimError::Scenario(format!("{what}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// General and schedule settings and time-zone windows as CXone would
+    /// take them.
+    fn check_settings(&self, what: &str) -> Result<(), SimError> {
+        settings::merge_general(&settings::default_general(), &self.general_settings)
+            .map_err(|e| SimError::Scenario(format!("{what} generalSettings: {e}")))?;
+        settings::merge_schedule(&settings::default_schedule(), &self.schedule_settings)
+            .map_err(|e| SimError::Scenario(format!("{what} scheduleSettings: {e}")))?;
+        settings::parse_time_zones(&self.time_zones, true)
+            .map_err(|e| SimError::Scenario(format!("{what} timeZones: {e}")))?;
+        Ok(())
+    }
 }
 
 impl Scenario {
@@ -491,76 +584,13 @@ impl Scenario {
             .map_err(|_| SimError::Scenario(format!("unknown timeZone {:?}", self.time_zone)))?;
         let mut ids = std::collections::BTreeSet::new();
         for sk in &self.skills {
-            let what = format!("skill {}", sk.skill_id);
             if !ids.insert(sk.skill_id) {
-                return Err(SimError::Scenario(format!("{what}: duplicate skillId")));
-            }
-            sk.agents.validate(&format!("{what} agents"))?;
-            sk.live_answer_rate
-                .validate(&format!("{what} liveAnswerRate"))?;
-            if sk
-                .agents
-                .points
-                .iter()
-                .any(|p| p.1 < 0.0 || p.1 > 100_000.0)
-            {
                 return Err(SimError::Scenario(format!(
-                    "{what}: agents must be within 0..=100000"
+                    "skill {}: duplicate skillId",
+                    sk.skill_id
                 )));
             }
-            for (name, p) in [
-                ("pausedFraction", sk.paused_fraction),
-                ("machineRate", sk.machine_rate),
-                ("busyRate", sk.busy_rate),
-            ] {
-                if !(0.0..=1.0).contains(&p) {
-                    return Err(SimError::Scenario(format!(
-                        "{what}: {name} must be within 0..=1"
-                    )));
-                }
-            }
-            sk.success_rate.validate(&format!("{what} successRate"))?;
-            if sk
-                .success_rate
-                .points
-                .iter()
-                .any(|p| !(0.0..=1.0).contains(&p.1))
-            {
-                return Err(SimError::Scenario(format!(
-                    "{what}: successRate must be within 0..=1"
-                )));
-            }
-            if sk
-                .live_answer_rate
-                .points
-                .iter()
-                .any(|p| !(0.0..=1.0).contains(&p.1))
-            {
-                return Err(SimError::Scenario(format!(
-                    "{what}: liveAnswerRate must be within 0..=1"
-                )));
-            }
-            let dr = sk.drift;
-            if !((0.0..=2.0).contains(&dr.agents_sd) && (0.0..=2.0).contains(&dr.live_answer_sd)) {
-                return Err(SimError::Scenario(format!(
-                    "{what}: drift standard deviations must be within 0..=2"
-                )));
-            }
-            if !(dr.reversion_minutes.is_finite() && dr.reversion_minutes >= 1.0) {
-                return Err(SimError::Scenario(format!(
-                    "{what}: drift reversionMinutes must be at least 1"
-                )));
-            }
-            for d in [sk.ring, sk.talk, sk.wrap] {
-                d.validate()
-                    .map_err(|e| SimError::Scenario(format!("{what}: {e}")))?;
-            }
-            settings::merge_general(&settings::default_general(), &sk.general_settings)
-                .map_err(|e| SimError::Scenario(format!("{what} generalSettings: {e}")))?;
-            settings::merge_schedule(&settings::default_schedule(), &sk.schedule_settings)
-                .map_err(|e| SimError::Scenario(format!("{what} scheduleSettings: {e}")))?;
-            settings::parse_time_zones(&sk.time_zones, true)
-                .map_err(|e| SimError::Scenario(format!("{what} timeZones: {e}")))?;
+            sk.validate()?;
         }
         if let Some(w) = &self.webhook {
             w.validate().map_err(SimError::Scenario)?;

@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use chrono::Duration;
-use cxone_sim::{spawn, Fault, FaultKind, Scenario, SimHandle};
+use cxone_sim::{spawn, AdminClient, Fault, FaultKind, Scenario, SimHandle};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -61,6 +61,16 @@ async fn get(sim: &SimHandle, tok: &str, path: &str) -> (StatusCode, Value) {
 async fn auth_flow_discovery_and_refresh() {
     let sim = spawn(Scenario::small_test()).await.unwrap();
     let c = reqwest::Client::new();
+    openid_discovery_names_the_token_endpoint(&sim, &c).await;
+    bad_credentials_are_refused(&sim, &c).await;
+    let t = password_grant_issues_tokens(&sim, &c).await;
+    cxone_discovery_and_an_api_call(&sim, &c, &t).await;
+    refresh_grant_issues_a_working_token(&sim, &c, &t).await;
+    sim.shutdown().await;
+}
+
+/// The OpenID configuration names the simulator's token endpoint.
+async fn openid_discovery_names_the_token_endpoint(sim: &SimHandle, c: &reqwest::Client) {
     let oc: Value = c
         .get(format!(
             "{}/.well-known/openid-configuration",
@@ -76,8 +86,10 @@ async fn auth_flow_discovery_and_refresh() {
         oc["token_endpoint"],
         json!(format!("{}/auth/token", sim.base_url()))
     );
+}
 
-    // Wrong client secret -> 401, wrong access key -> 400, both with {error, errorDescription}.
+/// Wrong client secret -> 401, wrong access key -> 400, both with {error, errorDescription}.
+async fn bad_credentials_are_refused(sim: &SimHandle, c: &reqwest::Client) {
     let r = c
         .post(format!("{}/auth/token", sim.base_url()))
         .basic_auth("test-client", Some("nope"))
@@ -104,7 +116,11 @@ async fn auth_flow_discovery_and_refresh() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
 
+/// The password grant answers a bearer token, a refresh token and an id
+/// token naming the tenant; returns the whole answer.
+async fn password_grant_issues_tokens(sim: &SimHandle, c: &reqwest::Client) -> Value {
     let r = c
         .post(format!("{}/auth/token", sim.base_url()))
         .basic_auth("test-client", Some("test-client-secret"))
@@ -128,7 +144,11 @@ async fn auth_flow_discovery_and_refresh() {
     )
     .unwrap();
     assert_eq!(claims["tenantId"], "tenant-test");
+    t
+}
 
+/// The tenant's discovery names the API endpoint, and the token `t` opens it.
+async fn cxone_discovery_and_an_api_call(sim: &SimHandle, c: &reqwest::Client, t: &Value) {
     let cfg: Value = c
         .get(format!(
             "{}/.well-known/cxone-configuration?tenantId=tenant-test",
@@ -142,12 +162,14 @@ async fn auth_flow_discovery_and_refresh() {
         .unwrap();
     assert_eq!(cfg["api_endpoint"], json!(format!("{}/", sim.base_url())));
 
-    let (s, v) = get(&sim, t["access_token"].as_str().unwrap(), "/skills/1001").await;
+    let (s, v) = get(sim, t["access_token"].as_str().unwrap(), "/skills/1001").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["skillName"], "Test Skill");
     assert_eq!(v["isRunning"], true);
+}
 
-    // Refresh grant.
+/// Refresh grant: the refresh token of `t` buys an access token that works.
+async fn refresh_grant_issues_a_working_token(sim: &SimHandle, c: &reqwest::Client, t: &Value) {
     let r = c
         .post(format!("{}/auth/token", sim.base_url()))
         .form(&[
@@ -160,9 +182,8 @@ async fn auth_flow_discovery_and_refresh() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let t2: Value = r.json().await.unwrap();
-    let (s, _) = get(&sim, t2["access_token"].as_str().unwrap(), "/skills/1001").await;
+    let (s, _) = get(sim, t2["access_token"].as_str().unwrap(), "/skills/1001").await;
     assert_eq!(s, StatusCode::OK);
-    sim.shutdown().await;
 }
 
 #[tokio::test]
@@ -455,33 +476,52 @@ async fn every_fault_kind_is_observable() {
     let sim = spawn(Scenario::small_test()).await.unwrap();
     let admin = sim.admin();
     let tok = token(&sim).await;
-    let f = |kind: FaultKind| Fault {
+    rate_limits_answer_429(&sim, &admin, &tok).await;
+    server_errors_hit_matching_paths(&sim, &admin, &tok).await;
+    slow_delays_the_answer(&sim, &admin, &tok).await;
+    item_errors_fail_the_first_item(&sim, &admin, &tok).await;
+    unauthorized_revokes_the_token(&sim, &admin, &tok).await;
+    let tok = token_error_fails_the_token_endpoint(&sim, &admin).await;
+    person_edit_changes_settings_after_a_read(&sim, &admin, &tok).await;
+    admin_api_is_never_faulted_nor_logged(&admin).await;
+    sim.shutdown().await;
+}
+
+/// A fault of `kind`, once, on its default paths and any method.
+fn fault(kind: FaultKind) -> Fault {
+    Fault {
         kind,
         count: None,
         path_contains: None,
         method: None,
-    };
+    }
+}
 
+/// `rateLimit`: 429, with `Retry-After` only when given; then the next call passes.
+async fn rate_limits_answer_429(sim: &SimHandle, admin: &AdminClient, tok: &str) {
     admin
         .set_faults(vec![
-            f(FaultKind::RateLimit {
+            fault(FaultKind::RateLimit {
                 retry_after_seconds: Some(1),
             }),
-            f(FaultKind::RateLimit {
+            fault(FaultKind::RateLimit {
                 retry_after_seconds: None,
             }),
         ])
         .await
         .unwrap();
-    let (s, _, h) = api(&sim, &tok, reqwest::Method::GET, "/skills/1001", None).await;
+    let (s, _, h) = api(sim, tok, reqwest::Method::GET, "/skills/1001", None).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(h.get("retry-after").unwrap(), "1");
-    let (s, _, h) = api(&sim, &tok, reqwest::Method::GET, "/skills/1001", None).await;
+    let (s, _, h) = api(sim, tok, reqwest::Method::GET, "/skills/1001", None).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert!(h.get("retry-after").is_none());
-    let (s, _) = get(&sim, &tok, "/skills/1001").await;
+    let (s, _) = get(sim, tok, "/skills/1001").await;
     assert_eq!(s, StatusCode::OK);
+}
 
+/// `serverError` with `pathContains` and `count`: only those paths, that many times.
+async fn server_errors_hit_matching_paths(sim: &SimHandle, admin: &AdminClient, tok: &str) {
     admin
         .set_faults(vec![Fault {
             kind: FaultKind::ServerError { status: 502 },
@@ -491,57 +531,69 @@ async fn every_fault_kind_is_observable() {
         }])
         .await
         .unwrap();
-    let (s, _) = get(&sim, &tok, "/skills/1001").await;
+    let (s, _) = get(sim, tok, "/skills/1001").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
-        get(&sim, &tok, "/skills/1001/activity").await.0,
+        get(sim, tok, "/skills/1001/activity").await.0,
         StatusCode::BAD_GATEWAY
     );
     assert_eq!(
-        get(&sim, &tok, "/skills/1001/activity").await.0,
+        get(sim, tok, "/skills/1001/activity").await.0,
         StatusCode::BAD_GATEWAY
     );
     assert_eq!(
-        get(&sim, &tok, "/skills/1001/activity").await.0,
+        get(sim, tok, "/skills/1001/activity").await.0,
         StatusCode::OK
     );
+}
 
+/// `slow`: the answer comes, after the delay.
+async fn slow_delays_the_answer(sim: &SimHandle, admin: &AdminClient, tok: &str) {
     admin
-        .set_faults(vec![f(FaultKind::Slow { delay_ms: 300 })])
+        .set_faults(vec![fault(FaultKind::Slow { delay_ms: 300 })])
         .await
         .unwrap();
     let t0 = std::time::Instant::now();
-    assert_eq!(get(&sim, &tok, "/skills/1001").await.0, StatusCode::OK);
+    assert_eq!(get(sim, tok, "/skills/1001").await.0, StatusCode::OK);
     assert!(t0.elapsed() >= std::time::Duration::from_millis(300));
+}
 
+/// `itemErrors`: `POST /skills` answers 200 with its first item failed.
+async fn item_errors_fail_the_first_item(sim: &SimHandle, admin: &AdminClient, tok: &str) {
     admin
-        .set_faults(vec![f(FaultKind::ItemErrors)])
+        .set_faults(vec![fault(FaultKind::ItemErrors)])
         .await
         .unwrap();
     let body = json!({"skills": [{"skillName": "X1", "mediaTypeId": 4, "isOutbound": true, "outboundStrategy": "Personal Connection"}]});
-    let (s, v, _) = api(&sim, &tok, reqwest::Method::POST, "/skills", Some(body)).await;
+    let (s, v, _) = api(sim, tok, reqwest::Method::POST, "/skills", Some(body)).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["errorCount"], 1);
     assert_eq!(v["skillsResults"][0]["success"], false);
+}
 
+/// `unauthorized`: 401 and the token stays revoked; a fresh token works.
+async fn unauthorized_revokes_the_token(sim: &SimHandle, admin: &AdminClient, tok: &str) {
     admin
-        .set_faults(vec![f(FaultKind::Unauthorized)])
+        .set_faults(vec![fault(FaultKind::Unauthorized)])
         .await
         .unwrap();
     assert_eq!(
-        get(&sim, &tok, "/skills/1001").await.0,
+        get(sim, tok, "/skills/1001").await.0,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        get(&sim, &tok, "/skills/1001").await.0,
+        get(sim, tok, "/skills/1001").await.0,
         StatusCode::UNAUTHORIZED,
         "token was revoked"
     );
-    let tok = token(&sim).await;
-    assert_eq!(get(&sim, &tok, "/skills/1001").await.0, StatusCode::OK);
+    let tok = token(sim).await;
+    assert_eq!(get(sim, &tok, "/skills/1001").await.0, StatusCode::OK);
+}
 
+/// `tokenError`: the token endpoint answers 401 once; returns a fresh token.
+async fn token_error_fails_the_token_endpoint(sim: &SimHandle, admin: &AdminClient) -> String {
     admin
-        .set_faults(vec![f(FaultKind::TokenError)])
+        .set_faults(vec![fault(FaultKind::TokenError)])
         .await
         .unwrap();
     let r = reqwest::Client::new()
@@ -556,12 +608,19 @@ async fn every_fault_kind_is_observable() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let tok = token(&sim).await;
+    token(sim).await
+}
 
+/// `personEdit`: the read that triggers the edit sees the old value, the next the new one.
+async fn person_edit_changes_settings_after_a_read(
+    sim: &SimHandle,
+    admin: &AdminClient,
+    tok: &str,
+) {
     let mut fields = serde_json::Map::new();
     fields.insert("maximumRatio".into(), json!(2.2));
     admin
-        .set_faults(vec![f(FaultKind::PersonEdit {
+        .set_faults(vec![fault(FaultKind::PersonEdit {
             skill_id: 1001,
             fields,
             after_reads: 1,
@@ -569,15 +628,17 @@ async fn every_fault_kind_is_observable() {
         .await
         .unwrap();
     let p = "/skills/1001/parameters/general-settings";
-    let (_, v) = get(&sim, &tok, p).await;
+    let (_, v) = get(sim, tok, p).await;
     assert_eq!(
         v["maximumRatio"], 1.0,
         "the read that triggers the edit sees the old value"
     );
-    let (_, v) = get(&sim, &tok, p).await;
+    let (_, v) = get(sim, tok, p).await;
     assert_eq!(v["maximumRatio"], 2.2);
+}
 
-    // Faults never touch the admin API; the request log holds non-admin calls only.
+/// Faults never touch the admin API; the request log holds non-admin calls only.
+async fn admin_api_is_never_faulted_nor_logged(admin: &AdminClient) {
     let log = admin.requests().await.unwrap();
     assert!(log.iter().all(|r| !r.path.starts_with("/admin")));
     assert!(log.iter().any(|r| r.status == 429));
@@ -588,7 +649,6 @@ async fn every_fault_kind_is_observable() {
     assert!(admin.requests().await.unwrap().is_empty());
     let state = admin.skill_state(1001).await.unwrap();
     assert_eq!(state["generalSettings"]["maximumRatio"], 2.2);
-    sim.shutdown().await;
 }
 
 #[tokio::test]

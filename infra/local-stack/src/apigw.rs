@@ -60,6 +60,7 @@ pub const CAMPAIGN_API_ROUTES: &[&str] = &[
     "GET /campaigns",
     "POST /campaigns",
     "POST /campaigns/{skillId}/contacts",
+    "GET /campaigns/{skillId}/contacts/uploads/{uploadId}",
     "GET /campaigns/{skillId}/config",
     "PUT /campaigns/{skillId}/config",
     "GET /campaigns/{skillId}/health",
@@ -598,39 +599,18 @@ pub fn response_of(answer: &Value) -> Option<Response<Body>> {
     Some(r)
 }
 
-fn url_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
+/// The decoded `(name, value)` pairs of a query string
+/// (`application/x-www-form-urlencoded`: `+` is a space).
+fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned()))
 }
 
+/// A percent-decoded path parameter (`+` is a space, as in the query;
+/// invalid escapes are kept, invalid UTF-8 is replaced).
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -794,6 +774,8 @@ mod binary_tests {
         assert_eq!(gw.stats().gateway_errors.load(Ordering::SeqCst), 2);
     }
 
+    const GW_SECRET: &str = "gw-secret-0123456789abcdef0123456789";
+
     #[tokio::test]
     async fn webhook_ingest_checks_signatures_on_the_gateway_clock() {
         let Some(endpoint) = crate::aws::endpoint_from_env() else {
@@ -806,9 +788,9 @@ mod binary_tests {
         crate::create_tables(&crate::aws::dynamodb(&sdk), &template, &tables)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let secret_id = format!("{prefix}/cxone");
-        let secret = json!({"accessKeyId": "a", "accessKeySecret": "b", "clientId": "c",
-            "clientSecret": "d", "webhookSecrets": ["gw-secret"]});
+        // The webhook signing secret, a secret of its own (at least 32 bytes).
+        let secret_id = format!("{prefix}/webhook");
+        let secret = json!({ "webhookSecrets": [GW_SECRET] });
         crate::put_secret(
             &crate::aws::secretsmanager(&sdk),
             &secret_id,
@@ -821,7 +803,7 @@ mod binary_tests {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
-        env.push(("CXONE_SECRET_ID".into(), secret_id));
+        env.push(("WEBHOOK_SECRET_ID".into(), secret_id));
         env.push(("RUST_LOG".into(), "warn".into()));
         let ingest = Arc::new(
             FunctionProcess::spawn(binary("webhook-ingest"), env)
@@ -850,7 +832,7 @@ mod binary_tests {
         .to_string();
         let post = |t: i64| {
             let sig =
-                shared::webhook::signature::signature_header(&["gw-secret"], t, body.as_bytes());
+                shared::webhook::signature::signature_header(&[GW_SECRET], t, body.as_bytes());
             reqwest::Client::new()
                 .post(&url)
                 .header("X-Signature", sig)

@@ -16,20 +16,52 @@
 //! such a day above 3 % is also run as the campaign's first 30 days (same
 //! seed, the same day repeated with fresh draws).
 
+use clap::Parser;
 use pacing_bench::{run, run_parallel, unseen_scenarios, Policy, Scenario, LEGAL_PCT, PERIOD_DAYS};
 
+/// Runs the engine and progressive dialling on one-day scenarios drawn
+/// outside the benchmark's grid and prints a Markdown table.
+#[derive(Parser, Debug)]
+#[command(
+    name = "unseen",
+    about = "The engine on days the benchmark grid never shows it (Markdown on stdout)."
+)]
+struct Args {
+    /// One-day scenarios to draw.
+    #[arg(value_name = "COUNT", default_value_t = 40)]
+    count: u32,
+    /// The draw's seed (the same seed gives the same days).
+    #[arg(value_name = "SEED", default_value_t = 1)]
+    seed: u64,
+    /// Largest team drawn (agents 6 to MAX_AGENTS).
+    #[arg(value_name = "MAX_AGENTS", default_value_t = 250)]
+    max_agents: u32,
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let count: u32 = args.first().and_then(|a| a.parse().ok()).unwrap_or(40);
-    let seed: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1);
-    let max_agents: u32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(250);
+    let Args {
+        count,
+        seed,
+        max_agents,
+    } = Args::parse();
     let scenarios: Vec<Scenario> = unseen_scenarios(count, seed, max_agents);
+    let rows = run_rows(&scenarios);
+    print_header(count, seed, max_agents);
+    print_table(&scenarios, &rows);
+    print_above(&scenarios, &rows);
+}
+
+/// One scenario's row: (index, worst seed's abandonment %, engine talk
+/// share %, progressive's, (one-day %, 30-day %) of every run above 3 %).
+type Row = (usize, f64, f64, f64, Vec<(f64, f64)>);
+
+/// Runs the engine and progressive dialling on every seed of every
+/// scenario, on as many threads as the machine has; each run of the
+/// engine above 3 % is run again as the campaign's first 30 days.
+fn run_rows(scenarios: &[Scenario]) -> Vec<Row> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let order: Vec<usize> = (0..scenarios.len()).collect();
-    // (index, worst seed's abandonment %, engine talk share %, progressive's,
-    // (one-day %, 30-day %) of every run above 3 %).
-    type Row = (usize, f64, f64, f64, Vec<(f64, f64)>);
-    let rows: Vec<Row> = run_parallel(scenarios.len(), &order, threads, |i| {
+    run_parallel(scenarios.len(), &order, threads, |i| {
         let sc = &scenarios[i];
         let seeds = sc.seeds.len() as f64;
         let (mut worst, mut eng, mut prog) = (0.0f64, 0.0, 0.0);
@@ -55,7 +87,11 @@ fn main() {
     })
     .into_iter()
     .flatten()
-    .collect();
+    .collect()
+}
+
+/// The title, how the file was made and what the days are.
+fn print_header(count: u32, seed: u64, max_agents: u32) {
     println!("# The engine on unseen days\n");
     let (extra, file) = if max_agents == 250 {
         (String::new(), "pacing-unseen".to_owned())
@@ -76,9 +112,14 @@ fn main() {
     );
     println!("| scenario | engine worst seed abandonment % | engine talk / logged-in % | progressive % |");
     println!("|---|---|---|---|");
+}
+
+/// One line per scenario and the summary: how many ended above 3 % and
+/// how many fell below progressive.
+fn print_table(scenarios: &[Scenario], rows: &[Row]) {
     let (mut over, mut below) = (0, 0);
     let (mut eng_sum, mut prog_sum) = (0.0, 0.0);
-    for (i, worst, eng, prog, _) in &rows {
+    for (i, worst, eng, prog, _) in rows {
         over += usize::from(*worst > LEGAL_PCT);
         below += usize::from(eng + 0.05 < *prog);
         eng_sum += eng;
@@ -97,6 +138,11 @@ fn main() {
         eng_sum / n,
         prog_sum / n
     );
+}
+
+/// The runs above 3 % as a first day, beside the same scenario and seed as
+/// the campaign's first 30 days (nothing when there are none).
+fn print_above(scenarios: &[Scenario], rows: &[Row]) {
     let above: Vec<_> = rows
         .iter()
         .flat_map(|(i, .., runs)| runs.iter().map(move |r| (*i, *r)))

@@ -10,8 +10,10 @@
 //! `--only TEXT` (only scenarios whose name contains TEXT).
 //! Everything but the decision times and the date is deterministic.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+use clap::Parser;
 
 use pacing_bench::{grid, report, run_parallel, run_scenario, ScenarioResult};
 
@@ -194,70 +196,77 @@ what it predicted and what followed):
   p99 is the useful number, single maxima include scheduling stalls.
 ";
 
+/// Runs the pacing benchmark and writes its report.
+#[derive(Parser, Debug)]
+#[command(
+    name = "pacing-bench",
+    about = "Runs the pacing benchmark and writes its report (Markdown, plot next to it as .svg).",
+    args_override_self = true
+)]
 struct Args {
+    /// The Markdown report to write; the plot goes next to it as `.svg`.
+    #[arg(long, value_name = "PATH", default_value = "docs/pacing-benchmark.md")]
     out: PathBuf,
+    /// Runs per scenario (0 counts as 1).
+    #[arg(long, value_name = "N", default_value_t = 3)]
     seeds: u32,
+    /// Threads (1, so decision times are not inflated by the benchmark's own
+    /// threads; 2 halves the run time; 0 counts as 1).
+    #[arg(long, value_name = "N", default_value_t = 1)]
     threads: usize,
-    with_30_day: bool,
+    /// Skip the 30-day runs.
+    #[arg(long = "no-30-day")]
+    no_30_day: bool,
+    /// Only scenarios whose name contains TEXT.
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     only: Option<String>,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        out: PathBuf::from("docs/pacing-benchmark.md"),
-        seeds: 3,
-        threads: 1,
-        with_30_day: true,
-        only: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--out" => a.out = PathBuf::from(value("--out")?),
-            "--seeds" => {
-                a.seeds = value("--seeds")?
-                    .parse()
-                    .map_err(|e| format!("--seeds: {e}"))?
-            }
-            "--threads" => {
-                a.threads = value("--threads")?
-                    .parse()
-                    .map_err(|e| format!("--threads: {e}"))?
-            }
-            "--no-30-day" => a.with_30_day = false,
-            "--only" => a.only = Some(value("--only")?),
-            "-h" | "--help" => {
-                return Err(
-                    "usage: pacing-bench [--out PATH] [--seeds N] [--threads N] [--no-30-day] [--only TEXT]"
-                        .into(),
-                )
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
+impl Args {
+    /// The command line, with at least one seed and one thread.
+    fn parse_checked() -> Args {
+        let mut a = Args::parse();
+        a.seeds = a.seeds.max(1);
+        a.threads = a.threads.max(1);
+        a
     }
-    a.seeds = a.seeds.max(1);
-    a.threads = a.threads.max(1);
-    Ok(a)
 }
 
 fn main() {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
+    let args = Args::parse_checked();
     let started = Instant::now();
-    let mut scenarios = grid(args.seeds, args.with_30_day);
+    let results = run_benchmark(&args, started);
+    let elapsed = started.elapsed().as_secs_f64();
+    let plot = args.out.with_extension("svg");
+    let md = markdown(&args, &results, &plot, elapsed);
+    println!("{}", report::summary_table(&results));
+    println!("{}", report::targets_markdown(&report::targets(&results)));
+    if let Err(e) = std::fs::write(&args.out, &md) {
+        eprintln!("writing {}: {e}", args.out.display());
+        std::process::exit(1);
+    }
+    if let Err(e) = std::fs::write(&plot, report::svg_plot(&results)) {
+        eprintln!("writing {}: {e}", plot.display());
+        std::process::exit(1);
+    }
+    eprintln!(
+        "wrote {} and {} in {elapsed:.0} s",
+        args.out.display(),
+        plot.display()
+    );
+}
+
+/// Runs the grid's scenarios (those `--only` keeps) on `args.threads`
+/// threads, biggest first, printing each one's time as it finishes.
+fn run_benchmark(args: &Args, started: Instant) -> Vec<ScenarioResult> {
+    let mut scenarios = grid(args.seeds, !args.no_30_day);
     if let Some(only) = &args.only {
         scenarios.retain(|s| s.name.contains(only.as_str()));
     }
     // Biggest first, so the threads finish together.
     let mut order: Vec<usize> = (0..scenarios.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(scenarios[i].agents * scenarios[i].days));
-    let results: Vec<ScenarioResult> = run_parallel(scenarios.len(), &order, args.threads, |i| {
+    run_parallel(scenarios.len(), &order, args.threads, |i| {
         let t = Instant::now();
         let r = run_scenario(&scenarios[i]);
         eprintln!(
@@ -270,21 +279,24 @@ fn main() {
     })
     .into_iter()
     .flatten()
-    .collect();
-    let elapsed = started.elapsed().as_secs_f64();
-    let targets = report::targets(&results);
+    .collect()
+}
+
+/// The report: how it was made, the method, the targets, the shortfalls
+/// and why, and every table, with the plot `plot` linked.
+fn markdown(args: &Args, results: &[ScenarioResult], plot: &Path, elapsed: f64) -> String {
+    let targets = report::targets(results);
     let command = std::iter::once("cargo run --release -p pacing-bench --".to_string())
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ");
-    let plot = args.out.with_extension("svg");
     let plot_name = plot
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let date = chrono::Utc::now().format("%Y-%m-%d");
-    let summary = report::summary_table(&results);
-    let md = format!(
+    let summary = report::summary_table(results);
+    format!(
         "# Pacing benchmark\n\n\
          Made by `{command}` on {date} in {elapsed:.0} s (release build, threads: {threads}).\n\
          Everything except decision times and this line is deterministic for the seeds.\n\n\
@@ -311,26 +323,11 @@ fn main() {
          ## Every metric\n\n{full}",
         threads = args.threads,
         targets = report::targets_markdown(&targets),
-        shortfalls = report::shortfalls(&results),
+        shortfalls = report::shortfalls(results),
         seeds = args.seeds,
-        averages = report::averages_table(&results),
-        in_advance = report::in_advance_table(&results),
-        decisions = report::decision_table(&results),
-        full = report::full_table(&results),
-    );
-    println!("{summary}");
-    println!("{}", report::targets_markdown(&targets));
-    if let Err(e) = std::fs::write(&args.out, &md) {
-        eprintln!("writing {}: {e}", args.out.display());
-        std::process::exit(1);
-    }
-    if let Err(e) = std::fs::write(&plot, report::svg_plot(&results)) {
-        eprintln!("writing {}: {e}", plot.display());
-        std::process::exit(1);
-    }
-    eprintln!(
-        "wrote {} and {} in {elapsed:.0} s",
-        args.out.display(),
-        plot.display()
-    );
+        averages = report::averages_table(results),
+        in_advance = report::in_advance_table(results),
+        decisions = report::decision_table(results),
+        full = report::full_table(results),
+    )
 }

@@ -15,14 +15,15 @@ use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use tokio::sync::Mutex;
 use tracing::{info, warn};
 
-use super::client::{error_message, parse_body, CxoneClient, ErrorBody, RetryPolicy};
 use super::de::{value_as_i64, value_as_string};
 use super::error::CxoneError;
 use super::settings::refresh_margin;
+use super::transport::{error_message, parse_body, ErrorBody, RetryPolicy, Transport};
 use crate::deadline::Deadline;
-use crate::secret::BundleSecret;
+use crate::secret::{BundleSecret, SecretSource};
 
 /// Lifetime assumed when the token answer has no usable `expires_in`.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
@@ -36,7 +37,7 @@ const TOKEN_LABEL: &str = "token";
 
 /// Cached discovery results and token. Never printed.
 #[derive(Default)]
-pub(crate) struct AuthState {
+struct AuthState {
     token_endpoint: Option<String>,
     /// API host from `cxone-configuration` (kept across tokens).
     discovered_api_endpoint: Option<String>,
@@ -98,10 +99,31 @@ fn normalize_endpoint(endpoint: &str) -> String {
     endpoint.trim().trim_end_matches('/').to_owned()
 }
 
-impl CxoneClient {
+/// A client's authentication: the cached discovery results and token
+/// (shared by the client's clones, so warm invocations reuse them), and
+/// the secret they are obtained with. Requests go through the client's
+/// [`Transport`].
+pub(crate) struct Auth {
+    state: Mutex<AuthState>,
+    secrets: Arc<dyn SecretSource>,
+}
+
+impl Auth {
+    /// Nothing cached yet; credentials from `secrets`.
+    pub(crate) fn new(secrets: Arc<dyn SecretSource>) -> Self {
+        Self {
+            state: Mutex::new(AuthState::default()),
+            secrets,
+        }
+    }
+
     /// A valid token and the API host, discovering and authenticating as needed.
-    pub(crate) async fn session(&self, deadline: &Deadline) -> Result<Session, CxoneError> {
-        let mut state = tokio::time::timeout(deadline.remaining(), self.inner.auth.lock())
+    pub(crate) async fn session(
+        &self,
+        transport: &Transport,
+        deadline: &Deadline,
+    ) -> Result<Session, CxoneError> {
+        let mut state = tokio::time::timeout(deadline.remaining(), self.state.lock())
             .await
             .map_err(|_| CxoneError::DeadlineExceeded {
                 path: TOKEN_LABEL.into(),
@@ -121,15 +143,13 @@ impl CxoneClient {
             }
         }
         if renew {
-            self.renew_token(&mut state, deadline).await?;
+            self.renew_token(transport, &mut state, deadline).await?;
         }
         // The API host is resolved again with each new token (a rotated
         // secret may have changed `apiEndpoint`), and whenever it is unknown.
         if renew || state.api_endpoint.is_none() {
-            let secret = self.inner.secrets.current().await?;
-            let api = self
-                .resolve_api_endpoint(&mut state, &secret, deadline)
-                .await?;
+            let secret = self.secrets.current().await?;
+            let api = resolve_api_endpoint(transport, &mut state, &secret, deadline).await?;
             state.api_endpoint = Some(api);
         }
         match (&state.token, &state.api_endpoint) {
@@ -151,11 +171,15 @@ impl CxoneClient {
     /// valid one when renewal fails.
     async fn renew_token(
         &self,
+        transport: &Transport,
         state: &mut AuthState,
         deadline: &Deadline,
     ) -> Result<(), CxoneError> {
         let old = state.token.take();
-        match self.obtain_token(state, old.as_ref(), deadline).await {
+        match self
+            .obtain_token(transport, state, old.as_ref(), deadline)
+            .await
+        {
             Ok(answer) => {
                 state.generation += 1;
                 let margin = refresh_margin(answer.lifetime);
@@ -196,7 +220,7 @@ impl CxoneClient {
     /// Forgets the token of `generation` (CXone answered 401 with it), so the
     /// next call makes a password grant. A newer token is kept.
     pub(crate) async fn invalidate_token(&self, generation: u64) {
-        let mut state = self.inner.auth.lock().await;
+        let mut state = self.state.lock().await;
         if state
             .token
             .as_ref()
@@ -206,10 +230,10 @@ impl CxoneClient {
         }
     }
 
-    /// Drops the cached token and discovery results (for tools and tests);
-    /// the next call starts from discovery again.
-    pub async fn reset_auth(&self) {
-        let mut state = self.inner.auth.lock().await;
+    /// Drops the cached token and discovery results (the client's
+    /// `reset_auth`); the token generation goes on counting.
+    pub(crate) async fn reset(&self) {
+        let mut state = self.state.lock().await;
         let generation = state.generation;
         *state = AuthState::default();
         state.generation = generation;
@@ -219,16 +243,21 @@ impl CxoneClient {
     /// failure) password grant, re-reading the secret once if refused.
     async fn obtain_token(
         &self,
+        transport: &Transport,
         state: &mut AuthState,
         old: Option<&Token>,
         deadline: &Deadline,
     ) -> Result<TokenAnswer, CxoneError> {
-        let token_endpoint = self.token_endpoint(state, deadline).await?;
-        let secret = self.inner.secrets.current().await?;
+        let token_endpoint = token_endpoint(transport, state, deadline).await?;
+        let secret = self.secrets.current().await?;
         if let Some(refresh) = old.and_then(|t| t.refresh.as_ref()) {
-            match self
-                .token_request(&token_endpoint, Grant::Refresh(&secret, refresh), deadline)
-                .await
+            match token_request(
+                transport,
+                &token_endpoint,
+                Grant::Refresh(&secret, refresh),
+                deadline,
+            )
+            .await
             {
                 Ok(answer) => return Ok(answer),
                 Err(err @ CxoneError::DeadlineExceeded { .. }) => return Err(err),
@@ -237,9 +266,13 @@ impl CxoneClient {
                 }
             }
         }
-        match self
-            .token_request(&token_endpoint, Grant::Password(&secret), deadline)
-            .await
+        match token_request(
+            transport,
+            &token_endpoint,
+            Grant::Password(&secret),
+            deadline,
+        )
+        .await
         {
             Err(CxoneError::Auth {
                 status: Some(400 | 401),
@@ -250,77 +283,81 @@ impl CxoneClient {
                     error = error.as_deref().unwrap_or("-"),
                     "CXone refused the credentials; re-reading the secret (rotation) and trying once more"
                 );
-                let fresh: Arc<BundleSecret> = self.inner.secrets.refresh().await?;
-                self.token_request(&token_endpoint, Grant::Password(&fresh), deadline)
-                    .await
+                let fresh: Arc<BundleSecret> = self.secrets.refresh().await?;
+                token_request(
+                    transport,
+                    &token_endpoint,
+                    Grant::Password(&fresh),
+                    deadline,
+                )
+                .await
             }
             other => other,
         }
     }
+}
 
-    /// `token_endpoint` from `{issuer}/.well-known/openid-configuration` (cached).
-    async fn token_endpoint(
-        &self,
-        state: &mut AuthState,
-        deadline: &Deadline,
-    ) -> Result<String, CxoneError> {
-        if let Some(endpoint) = &state.token_endpoint {
-            return Ok(endpoint.clone());
-        }
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            self.inner.settings.issuer
-        );
-        let document = self
-            .discovery_get(OPENID_DOCUMENT, &url, &[], deadline)
-            .await?;
-        let endpoint = document
-            .get("token_endpoint")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| CxoneError::Discovery {
-                document: OPENID_DOCUMENT,
-                message: "no token_endpoint in the document".into(),
-                source: None,
-            })?;
-        let parsed = url::Url::parse(endpoint).map_err(|e| CxoneError::Discovery {
-            document: OPENID_DOCUMENT,
-            message: "token_endpoint is not a URL".into(),
-            source: Some(Box::new(e)),
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(CxoneError::Discovery {
-                document: OPENID_DOCUMENT,
-                message: "token_endpoint is not an http(s) URL".into(),
-                source: None,
-            });
-        }
-        state.token_endpoint = Some(endpoint.to_owned());
-        Ok(endpoint.to_owned())
+/// `token_endpoint` from `{issuer}/.well-known/openid-configuration` (cached).
+async fn token_endpoint(
+    transport: &Transport,
+    state: &mut AuthState,
+    deadline: &Deadline,
+) -> Result<String, CxoneError> {
+    if let Some(endpoint) = &state.token_endpoint {
+        return Ok(endpoint.clone());
     }
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        transport.settings.issuer
+    );
+    let document = discovery_get(transport, OPENID_DOCUMENT, &url, &[], deadline).await?;
+    let endpoint = document
+        .get("token_endpoint")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| CxoneError::Discovery {
+            document: OPENID_DOCUMENT,
+            message: "no token_endpoint in the document".into(),
+            source: None,
+        })?;
+    let parsed = url::Url::parse(endpoint).map_err(|e| CxoneError::Discovery {
+        document: OPENID_DOCUMENT,
+        message: "token_endpoint is not a URL".into(),
+        source: Some(Box::new(e)),
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(CxoneError::Discovery {
+            document: OPENID_DOCUMENT,
+            message: "token_endpoint is not an http(s) URL".into(),
+            source: None,
+        });
+    }
+    state.token_endpoint = Some(endpoint.to_owned());
+    Ok(endpoint.to_owned())
+}
 
-    /// The API host: the secret's `apiEndpoint`, else the cached or freshly
-    /// discovered `api_endpoint` for the tenant (secret's `tenantId`, else
-    /// the `id_token`'s claim).
-    async fn resolve_api_endpoint(
-        &self,
-        state: &mut AuthState,
-        secret: &BundleSecret,
-        deadline: &Deadline,
-    ) -> Result<String, CxoneError> {
-        if let Some(endpoint) = secret
-            .api_endpoint
-            .as_deref()
-            .map(normalize_endpoint)
-            .filter(|s| !s.is_empty())
-        {
-            return Ok(endpoint);
-        }
-        if let Some(endpoint) = &state.discovered_api_endpoint {
-            return Ok(endpoint.clone());
-        }
-        let tenant = secret
+/// The API host: the secret's `apiEndpoint`, else the cached or freshly
+/// discovered `api_endpoint` for the tenant (secret's `tenantId`, else
+/// the `id_token`'s claim).
+async fn resolve_api_endpoint(
+    transport: &Transport,
+    state: &mut AuthState,
+    secret: &BundleSecret,
+    deadline: &Deadline,
+) -> Result<String, CxoneError> {
+    if let Some(endpoint) = secret
+        .api_endpoint
+        .as_deref()
+        .map(normalize_endpoint)
+        .filter(|s| !s.is_empty())
+    {
+        return Ok(endpoint);
+    }
+    if let Some(endpoint) = &state.discovered_api_endpoint {
+        return Ok(endpoint.clone());
+    }
+    let tenant = secret
             .tenant_id
             .as_deref()
             .map(str::trim)
@@ -332,131 +369,133 @@ impl CxoneClient {
                 message: "no tenantId in the secret or the id_token; set tenantId or apiEndpoint in the secret".into(),
                 source: None,
             })?;
-        let url = format!(
-            "{}/.well-known/cxone-configuration",
-            self.inner.settings.issuer
-        );
-        let document = self
-            .discovery_get(CXONE_DOCUMENT, &url, &[("tenantId", tenant)], deadline)
-            .await?;
-        let endpoint = document
-            .get("api_endpoint")
-            .and_then(Value::as_str)
-            .map(normalize_endpoint)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| CxoneError::Discovery {
-                document: CXONE_DOCUMENT,
-                message: "no api_endpoint in the document".into(),
-                source: None,
-            })?;
-        url::Url::parse(&endpoint).map_err(|e| CxoneError::Discovery {
+    let url = format!(
+        "{}/.well-known/cxone-configuration",
+        transport.settings.issuer
+    );
+    let document = discovery_get(
+        transport,
+        CXONE_DOCUMENT,
+        &url,
+        &[("tenantId", tenant)],
+        deadline,
+    )
+    .await?;
+    let endpoint = document
+        .get("api_endpoint")
+        .and_then(Value::as_str)
+        .map(normalize_endpoint)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| CxoneError::Discovery {
             document: CXONE_DOCUMENT,
-            message: "api_endpoint is not a URL".into(),
-            source: Some(Box::new(e)),
+            message: "no api_endpoint in the document".into(),
+            source: None,
         })?;
-        info!(api_endpoint = %endpoint, "discovered the CXone API host");
-        state.discovered_api_endpoint = Some(endpoint.clone());
-        Ok(endpoint)
-    }
+    url::Url::parse(&endpoint).map_err(|e| CxoneError::Discovery {
+        document: CXONE_DOCUMENT,
+        message: "api_endpoint is not a URL".into(),
+        source: Some(Box::new(e)),
+    })?;
+    info!(api_endpoint = %endpoint, "discovered the CXone API host");
+    state.discovered_api_endpoint = Some(endpoint.clone());
+    Ok(endpoint)
+}
 
-    /// GETs a well-known document (with retries) as JSON.
-    async fn discovery_get(
-        &self,
-        document: &'static str,
-        url: &str,
-        query: &[(&str, String)],
-        deadline: &Deadline,
-    ) -> Result<Value, CxoneError> {
-        let raw = self
-            .execute(document, RetryPolicy::Idempotent, deadline, |timeout| {
-                let mut request = self
-                    .inner
-                    .http
-                    .get(url)
-                    .header(ACCEPT, "application/json")
-                    .timeout(timeout);
-                if !query.is_empty() {
-                    request = request.query(query);
-                }
-                request
-            })
-            .await?;
-        if !raw.status.is_success() {
-            return Err(CxoneError::Discovery {
-                document,
-                message: format!(
-                    "HTTP {}: {}",
-                    raw.status.as_u16(),
-                    error_message(raw.status, &raw.body)
-                ),
-                source: None,
-            });
-        }
-        parse_body(document, &raw.body).map_err(|e| CxoneError::Discovery {
-            document,
-            message: "the document is not JSON".into(),
-            source: Some(Box::new(e)),
+/// GETs a well-known document (with retries) as JSON.
+async fn discovery_get(
+    transport: &Transport,
+    document: &'static str,
+    url: &str,
+    query: &[(&str, String)],
+    deadline: &Deadline,
+) -> Result<Value, CxoneError> {
+    let raw = transport
+        .execute(document, RetryPolicy::Idempotent, deadline, |timeout| {
+            let mut request = transport
+                .http
+                .get(url)
+                .header(ACCEPT, "application/json")
+                .timeout(timeout);
+            if !query.is_empty() {
+                request = request.query(query);
+            }
+            request
         })
+        .await?;
+    if !raw.status.is_success() {
+        return Err(CxoneError::Discovery {
+            document,
+            message: format!(
+                "HTTP {}: {}",
+                raw.status.as_u16(),
+                error_message(raw.status, &raw.body)
+            ),
+            source: None,
+        });
     }
+    parse_body(document, &raw.body).map_err(|e| CxoneError::Discovery {
+        document,
+        message: "the document is not JSON".into(),
+        source: Some(Box::new(e)),
+    })
+}
 
-    /// One token request (with retries on throttling and outages). The form
-    /// body holds the credentials: it is never logged, and errors quote only
-    /// CXone's `error` / `errorDescription`.
-    async fn token_request(
-        &self,
-        token_endpoint: &str,
-        grant: Grant<'_>,
-        deadline: &Deadline,
-    ) -> Result<TokenAnswer, CxoneError> {
-        let (secret, grant_name) = match &grant {
-            Grant::Password(s) => (*s, "password"),
-            Grant::Refresh(s, _) => (*s, "refresh_token"),
-        };
-        let raw = self
-            .execute(TOKEN_LABEL, RetryPolicy::Idempotent, deadline, |timeout| {
-                let request = self
-                    .inner
-                    .http
-                    .post(token_endpoint)
-                    .basic_auth(
-                        &secret.client_id,
-                        Some(secret.client_secret.expose_secret()),
-                    )
-                    .header(ACCEPT, "application/json")
-                    .timeout(timeout);
-                match &grant {
-                    Grant::Password(s) => request.form(&[
-                        ("grant_type", "password"),
-                        ("username", s.access_key_id.as_str()),
-                        ("password", s.access_key_secret.expose_secret()),
-                    ]),
-                    Grant::Refresh(s, refresh) => request.form(&[
-                        ("grant_type", "refresh_token"),
-                        ("refresh_token", refresh.expose_secret()),
-                        ("client_id", s.client_id.as_str()),
-                    ]),
-                }
-            })
-            .await?;
-        if !raw.status.is_success() {
-            let body = ErrorBody::parse(&raw.body);
-            let status = raw.status;
-            return Err(CxoneError::Auth {
-                status: Some(status.as_u16()),
-                error: body.error.clone(),
-                message: format!(
-                    "{grant_name} grant refused with HTTP {}: {}",
-                    status.as_u16(),
-                    body.description
-                        .or(body.message)
-                        .or(body.error)
-                        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned())
-                ),
-                source: None,
-            });
-        }
-        read_token_answer(raw.status, &raw.body, grant_name)
+/// One token request (with retries on throttling and outages). The form
+/// body holds the credentials: it is never logged, and errors quote only
+/// CXone's `error` / `errorDescription`.
+async fn token_request(
+    transport: &Transport,
+    token_endpoint: &str,
+    grant: Grant<'_>,
+    deadline: &Deadline,
+) -> Result<TokenAnswer, CxoneError> {
+    let (secret, grant_name) = match &grant {
+        Grant::Password(s) => (*s, "password"),
+        Grant::Refresh(s, _) => (*s, "refresh_token"),
+    };
+    let raw = transport
+        .execute(TOKEN_LABEL, RetryPolicy::Idempotent, deadline, |timeout| {
+            let request = transport
+                .http
+                .post(token_endpoint)
+                .basic_auth(
+                    &secret.client_id,
+                    Some(secret.client_secret.expose_secret()),
+                )
+                .header(ACCEPT, "application/json")
+                .timeout(timeout);
+            match &grant {
+                Grant::Password(s) => request.form(&[
+                    ("grant_type", "password"),
+                    ("username", s.access_key_id.as_str()),
+                    ("password", s.access_key_secret.expose_secret()),
+                ]),
+                Grant::Refresh(s, refresh) => request.form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.expose_secret()),
+                    ("client_id", s.client_id.as_str()),
+                ]),
+            }
+        })
+        .await?;
+    if !raw.status.is_success() {
+        let body = ErrorBody::parse(&raw.body);
+        let status = raw.status;
+        return Err(CxoneError::Auth {
+            status: Some(status.as_u16()),
+            error: body.error.clone(),
+            message: format!(
+                "{grant_name} grant refused with HTTP {}: {}",
+                status.as_u16(),
+                body.description
+                    .or(body.message)
+                    .or(body.error)
+                    .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned())
+            ),
+            source: None,
+        });
     }
+    read_token_answer(raw.status, &raw.body, grant_name)
 }
 
 fn read_token_answer(

@@ -1,52 +1,30 @@
-//! The client core: one HTTP exchange with retries, API calls with
-//! re-authentication, JSON decoding, item-error checks and paging.
+//! The client core: API calls with re-authentication, JSON decoding,
+//! item-error checks and paging. Each HTTP exchange (with its retries) is
+//! [`super::transport`]'s, the token and API host [`super::auth`]'s; neither
+//! of them uses this module.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT, RETRY_AFTER};
+use reqwest::header::ACCEPT;
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::sync::Mutex;
 use tracing::{debug, warn, Instrument};
 
-use super::auth::AuthState;
+use super::auth::Auth;
 use super::de::{value_as_bool, value_as_i64, value_as_string};
 use super::error::{CxoneError, ItemError};
-use super::settings::{ClientSettings, MIN_ATTEMPT_TIME, PAGE_SIZE};
+use super::settings::{ClientSettings, PAGE_SIZE};
+use super::transport::{parse_body, truncate, ErrorBody, RawResponse, RetryPolicy, Transport};
 use crate::deadline::Deadline;
 use crate::secret::SecretSource;
 
 /// Most pages followed for one list before the client gives up (a CXone
 /// paging bug must not keep a Lambda busy until its deadline).
 const MAX_PAGES: usize = 1_000;
-/// Longest error text kept from a CXone answer.
-const MAX_MESSAGE_CHARS: usize = 500;
-
-/// Which failures a request may be retried on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RetryPolicy {
-    /// Reads, PUTs of settings, start/stop: retried on 429, 502, 503, 504,
-    /// timeouts and connection errors.
-    Idempotent,
-    /// Creations (skills, lists, uploads): retried only when CXone surely did
-    /// not act: 429, 503 and failures to connect. A timeout, 502 or 504 may
-    /// hide a request that was applied, so it is reported, not repeated.
-    NotIdempotent,
-}
-
-/// A CXone answer that the retry loop hands back (anything not retried).
-#[derive(Debug)]
-pub(crate) struct RawResponse {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// The body as text.
-    pub body: String,
-}
 
 /// The NICE CXone REST client.
 ///
@@ -59,19 +37,19 @@ pub struct CxoneClient {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// What the clones of a client share: the HTTP side and the authentication.
 pub(crate) struct Inner {
-    pub(crate) settings: ClientSettings,
-    pub(crate) http: reqwest::Client,
-    pub(crate) secrets: Arc<dyn SecretSource>,
-    pub(crate) auth: Mutex<AuthState>,
-    pub(crate) retries: AtomicU64,
+    /// Settings, connection pool, retry count.
+    pub(crate) transport: Transport,
+    /// The cached discovery results and token, and the secret.
+    pub(crate) auth: Auth,
 }
 
 impl fmt::Debug for CxoneClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CxoneClient")
-            .field("issuer", &self.inner.settings.issuer)
-            .field("api_version", &self.inner.settings.api_version)
+            .field("issuer", &self.inner.transport.settings.issuer)
+            .field("api_version", &self.inner.transport.settings.api_version)
             .field("retries", &self.retries())
             .finish_non_exhaustive()
     }
@@ -125,153 +103,27 @@ impl CxoneClient {
             })?;
         Ok(Self {
             inner: Arc::new(Inner {
-                settings,
-                http,
-                secrets,
-                auth: Mutex::new(AuthState::default()),
-                retries: AtomicU64::new(0),
+                transport: Transport::new(settings, http),
+                auth: Auth::new(secrets),
             }),
         })
     }
 
     /// The settings this client runs with.
     pub fn settings(&self) -> &ClientSettings {
-        &self.inner.settings
+        &self.inner.transport.settings
     }
 
     /// Retries performed since the client was built (backoff retries and
     /// re-authentications after a 401), for the CloudWatch metric.
     pub fn retries(&self) -> u64 {
-        self.inner.retries.load(Ordering::Relaxed)
+        self.inner.transport.retries()
     }
 
-    pub(crate) fn count_retry(&self) {
-        self.inner.retries.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// One HTTP exchange with retries on throttling, outages and timeouts,
-    /// bounded by `deadline`. `build` makes the request for a given
-    /// per-attempt timeout. Any answer that is not retried (including 4xx)
-    /// is returned for the caller to interpret.
-    pub(crate) async fn execute<F>(
-        &self,
-        label: &str,
-        policy: RetryPolicy,
-        deadline: &Deadline,
-        build: F,
-    ) -> Result<RawResponse, CxoneError>
-    where
-        F: Fn(Duration) -> reqwest::RequestBuilder,
-    {
-        let settings = &self.inner.settings;
-        let mut attempt: u32 = 0;
-        let mut last_cause: Option<CxoneError> = None;
-        loop {
-            attempt += 1;
-            let remaining = deadline.remaining();
-            if remaining.is_zero() {
-                return Err(deadline_exceeded(label, last_cause));
-            }
-            let limited_by_deadline = remaining < settings.request_timeout;
-            let timeout = remaining.min(settings.request_timeout);
-            let outcome = async {
-                let response = build(timeout).send().await?;
-                let status = response.status();
-                let retry_after = parse_retry_after(response.headers());
-                let body = response.text().await?;
-                Ok::<_, reqwest::Error>((RawResponse { status, body }, retry_after))
-            }
-            .await;
-
-            let (cause, retry_after, status) = match outcome {
-                Ok((raw, retry_after)) => {
-                    let code = raw.status.as_u16();
-                    let retryable = match code {
-                        429 | 503 => true,
-                        502 | 504 => policy == RetryPolicy::Idempotent,
-                        _ => false,
-                    };
-                    if !retryable {
-                        return Ok(raw);
-                    }
-                    let cause = if code == 429 {
-                        CxoneError::RateLimited {
-                            path: label.to_owned(),
-                            attempts: attempt,
-                            retry_after,
-                        }
-                    } else {
-                        CxoneError::Unavailable {
-                            path: label.to_owned(),
-                            status: code,
-                            attempts: attempt,
-                            message: error_message(raw.status, &raw.body),
-                        }
-                    };
-                    (cause, retry_after, Some(code))
-                }
-                Err(err) => {
-                    let err = err.without_url();
-                    if err.is_timeout() {
-                        let cause = CxoneError::Timeout {
-                            path: label.to_owned(),
-                            attempts: attempt,
-                            timeout,
-                        };
-                        if limited_by_deadline {
-                            return Err(deadline_exceeded(label, Some(cause)));
-                        }
-                        if policy == RetryPolicy::NotIdempotent {
-                            return Err(cause);
-                        }
-                        (cause, None, None)
-                    } else {
-                        let connect = err.is_connect();
-                        let cause = CxoneError::Transport {
-                            path: label.to_owned(),
-                            source: err,
-                        };
-                        if !connect && policy == RetryPolicy::NotIdempotent {
-                            return Err(cause);
-                        }
-                        (cause, None, None)
-                    }
-                }
-            };
-
-            let retry_index = (attempt - 1) as usize;
-            let wait = {
-                let mut rng = rand::rng();
-                match retry_after {
-                    Some(ra) if retry_index < settings.retry_backoff.len() => {
-                        Some(settings.retry_after_wait(ra, &mut rng))
-                    }
-                    _ => settings.backoff(retry_index, &mut rng),
-                }
-            };
-            let Some(wait) = wait else {
-                return Err(cause);
-            };
-            if !deadline.allows(wait, MIN_ATTEMPT_TIME) {
-                debug!(
-                    path = label,
-                    wait_ms = wait.as_millis() as u64,
-                    "no time left for another CXone attempt"
-                );
-                return Err(deadline_exceeded(label, Some(cause)));
-            }
-            warn!(
-                path = label,
-                status = status.unwrap_or(0),
-                attempt,
-                wait_ms = wait.as_millis() as u64,
-                cause = %cause,
-                "CXone call failed; retrying"
-            );
-            self.count_retry();
-            tokio::time::sleep(wait).await;
-            last_cause = Some(cause);
-        }
+    /// Drops the cached token and discovery results (for tools and tests);
+    /// the next call starts from discovery again.
+    pub async fn reset_auth(&self) {
+        self.inner.auth.reset().await;
     }
 
     /// One API call: `{api_endpoint}/inContactAPI/services/{version}/{path}`
@@ -290,17 +142,24 @@ impl CxoneClient {
         async {
             let mut reauthenticated = false;
             loop {
-                let session = self.session(deadline).await?;
+                let session = self
+                    .inner
+                    .auth
+                    .session(&self.inner.transport, deadline)
+                    .await?;
                 let url = format!(
                     "{}/inContactAPI/services/{}/{}",
                     session.api_endpoint,
-                    self.inner.settings.api_version,
+                    self.inner.transport.settings.api_version,
                     path.trim_start_matches('/')
                 );
                 let raw = self
+                    .inner
+                    .transport
                     .execute(path, policy, deadline, |timeout| {
                         let mut request = self
                             .inner
+                            .transport
                             .http
                             .request(method.clone(), &url)
                             .bearer_auth(session.access_token.expose_secret())
@@ -320,8 +179,8 @@ impl CxoneClient {
                         path,
                         "CXone answered 401; getting a new token and retrying once"
                     );
-                    self.invalidate_token(session.generation).await;
-                    self.count_retry();
+                    self.inner.auth.invalidate_token(session.generation).await;
+                    self.inner.transport.count_retry();
                     reauthenticated = true;
                     continue;
                 }
@@ -484,98 +343,6 @@ pub(crate) fn skip_from_link(link: &str) -> Option<u64> {
         .and_then(|(_, v)| v.trim().parse::<u64>().ok())
 }
 
-fn deadline_exceeded(label: &str, last_cause: Option<CxoneError>) -> CxoneError {
-    CxoneError::DeadlineExceeded {
-        path: label.to_owned(),
-        last_cause: last_cause.map(Box::new),
-    }
-}
-
-/// `Retry-After` as seconds (integer or decimal) or an HTTP date.
-pub(crate) fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = text.parse::<f64>() {
-        if seconds.is_finite() && seconds >= 0.0 {
-            return Some(Duration::from_secs_f64(seconds.min(86_400.0)));
-        }
-        return None;
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(text).ok()?;
-    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(
-        delta
-            .to_std()
-            .unwrap_or(Duration::ZERO)
-            .min(Duration::from_secs(86_400)),
-    )
-}
-
-/// Parses a 2xx body as JSON (an empty body is `null`).
-pub(crate) fn parse_body(path: &str, body: &str) -> Result<Value, CxoneError> {
-    if body.trim().is_empty() {
-        return Ok(Value::Null);
-    }
-    serde_json::from_str(body).map_err(|source| CxoneError::Decode {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-/// The fields of a CXone error body.
-#[derive(Debug, Default)]
-pub(crate) struct ErrorBody {
-    pub error: Option<String>,
-    pub description: Option<String>,
-    pub message: Option<String>,
-    pub code: Option<String>,
-    pub correlation_id: Option<String>,
-}
-
-impl ErrorBody {
-    /// Reads `{error, error_description | errorDescription, message, code,
-    /// correlationId}`; a body that is not a JSON object gives an empty one.
-    pub(crate) fn parse(body: &str) -> Self {
-        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
-            return Self::default();
-        };
-        let field = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|n| map.get(*n).and_then(value_as_string))
-                .map(|s| truncate(s.trim()))
-                .filter(|s| !s.is_empty())
-        };
-        Self {
-            error: field(&["error"]),
-            description: field(&["error_description", "errorDescription"]),
-            message: field(&["message", "Message"]),
-            code: field(&["code", "errorCode"]),
-            correlation_id: field(&["correlationId", "correlationID", "correlation_id"]),
-        }
-    }
-}
-
-fn truncate(text: &str) -> String {
-    if text.chars().count() <= MAX_MESSAGE_CHARS {
-        text.to_owned()
-    } else {
-        let mut cut: String = text.chars().take(MAX_MESSAGE_CHARS).collect();
-        cut.push('…');
-        cut
-    }
-}
-
-/// A human message for an error answer: CXone's description or message,
-/// else the status text.
-pub(crate) fn error_message(status: StatusCode, body: &str) -> String {
-    let parsed = ErrorBody::parse(body);
-    parsed
-        .description
-        .or(parsed.message)
-        .or(parsed.error)
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned())
-}
-
 /// The error for a non-2xx API answer.
 pub(crate) fn api_error(method: &Method, path: &str, raw: &RawResponse) -> CxoneError {
     let parsed = ErrorBody::parse(&raw.body);
@@ -668,7 +435,6 @@ pub(crate) fn check_item_errors(path: &str, value: &Value) -> Result<(), CxoneEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
     use serde_json::json;
 
     #[test]
@@ -704,21 +470,6 @@ mod tests {
         );
         assert_eq!(skip_from_link("/agents/states?Skip=100"), Some(100));
         assert_eq!(skip_from_link("https://api/agents/states"), None);
-    }
-
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
-        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(3)));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(parse_retry_after(&h), Some(Duration::ZERO));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(parse_retry_after(&h), None);
-        assert_eq!(parse_retry_after(&HeaderMap::new()), None);
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod ops;
 mod settings;
 #[cfg(test)]
 mod tests;
+mod transport;
 
 pub use auth::tenant_id_from_jwt;
 pub use client::CxoneClient;

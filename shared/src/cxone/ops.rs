@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
-use super::client::{CxoneClient, RetryPolicy};
+use super::client::CxoneClient;
 use super::de::{value_as_i64, value_as_string};
 use super::error::CxoneError;
 use super::model::{
@@ -15,6 +15,7 @@ use super::model::{
     NewSkill, ScheduleSettings, ScrubbedSkill, Skill, SkillActivity, SkillSummary, TimeZoneWindow,
     UploadJob,
 };
+use super::transport::RetryPolicy;
 use crate::deadline::Deadline;
 use crate::engine::compliance::{MIN_RING_SECONDS, RING_TIME_SOURCE};
 

@@ -143,7 +143,6 @@ fn secret() -> Arc<StaticSecret> {
         client_secret: SecretString::from(CLIENT_SECRET.to_owned()),
         tenant_id: None,
         api_endpoint: None,
-        webhook_secrets: Vec::new(),
     })))
 }
 

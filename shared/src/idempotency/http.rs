@@ -222,6 +222,10 @@ impl HttpIdempotency {
     /// documentation for every outcome). `now_ms` is the wall clock in Unix ms:
     /// record expiry is about real time. Never fails: storage problems are
     /// answered with 503.
+    ///
+    /// The key is claimed; a claim held by another request, or taken by a
+    /// different request, is refused; a completed one is replayed; an
+    /// acquired one runs `handler` and keeps its response ([`Self::keep`]).
     pub async fn execute<F, Fut>(
         &self,
         key: &IdempotencyKey,
@@ -245,51 +249,75 @@ impl HttpIdempotency {
             }
         };
         match claim {
-            Claim::InProgress => HttpResponse::error(&ApiError::conflict(format!(
-                "a request with this {IDEMPOTENCY_KEY_HEADER} is still in progress; \
-                 retry later with the same key"
-            ))),
-            Claim::PayloadMismatch => HttpResponse::error(
-                &ApiError::unprocessable(format!(
-                    "this {IDEMPOTENCY_KEY_HEADER} was already used for a different request; \
-                     use a new key for a new change"
-                ))
-                .with_details(vec![header_problem("reused with a different request")]),
-            ),
-            Claim::Completed(stored) => match serde_json::from_value::<HttpResponse>(stored) {
-                Ok(mut response) => {
-                    response.replayed = true;
-                    response
-                }
-                Err(e) => {
-                    error!(error = %e, "stored idempotent response is corrupt");
-                    HttpResponse::error(&ApiError::unavailable(
-                        "the stored response for this idempotency key could not be read; retry",
-                    ))
-                }
-            },
+            Claim::InProgress => in_progress(),
+            Claim::PayloadMismatch => payload_mismatch(),
+            Claim::Completed(stored) => replay(stored),
             Claim::Acquired => {
                 let response = handler().await;
-                if response.is_storable() {
-                    let done_ms = now_ms.max(unix_now_ms());
-                    let stored = serde_json::to_value(&response).unwrap_or(Value::Null);
-                    if let Err(e) = self.store.complete(&id, &stored, done_ms).await {
-                        // The work is done; let a retry redo it rather than wait for
-                        // the claim to expire (every write of the bundle is repeatable).
-                        error!(error = %e, "could not store the idempotent response");
-                        self.release(&id).await;
-                    }
-                } else {
-                    self.release(&id).await;
-                }
+                self.keep(&id, &response, now_ms).await;
                 response
             }
         }
     }
 
+    /// Completes the claim `id` with a storable `response` (replayed to
+    /// retries), or releases it (a retry runs again).
+    async fn keep(&self, id: &str, response: &HttpResponse, now_ms: u64) {
+        if response.is_storable() {
+            let done_ms = now_ms.max(unix_now_ms());
+            let stored = serde_json::to_value(response).unwrap_or(Value::Null);
+            if let Err(e) = self.store.complete(id, &stored, done_ms).await {
+                // The work is done; let a retry redo it rather than wait for
+                // the claim to expire (every write of the bundle is repeatable).
+                error!(error = %e, "could not store the idempotent response");
+                self.release(id).await;
+            }
+        } else {
+            self.release(id).await;
+        }
+    }
+
+    /// Deletes the claim `id` so that a retry runs again; a failure is logged
+    /// (the claim then expires at the invocation deadline).
     async fn release(&self, id: &str) {
         if let Err(e) = self.store.release(id).await {
             error!(error = %e, "could not release the idempotency claim; it expires at the invocation deadline");
+        }
+    }
+}
+
+/// 409: another request with the same key is still running.
+fn in_progress() -> HttpResponse {
+    HttpResponse::error(&ApiError::conflict(format!(
+        "a request with this {IDEMPOTENCY_KEY_HEADER} is still in progress; \
+         retry later with the same key"
+    )))
+}
+
+/// 422: the key was used for a different request.
+fn payload_mismatch() -> HttpResponse {
+    HttpResponse::error(
+        &ApiError::unprocessable(format!(
+            "this {IDEMPOTENCY_KEY_HEADER} was already used for a different request; \
+             use a new key for a new change"
+        ))
+        .with_details(vec![header_problem("reused with a different request")]),
+    )
+}
+
+/// The stored response of a completed request, marked as replayed (503
+/// when it cannot be read).
+fn replay(stored: Value) -> HttpResponse {
+    match serde_json::from_value::<HttpResponse>(stored) {
+        Ok(mut response) => {
+            response.replayed = true;
+            response
+        }
+        Err(e) => {
+            error!(error = %e, "stored idempotent response is corrupt");
+            HttpResponse::error(&ApiError::unavailable(
+                "the stored response for this idempotency key could not be read; retry",
+            ))
         }
     }
 }

@@ -8,6 +8,11 @@
 //! - `pk = CAMPAIGN#<skillId>`, `sk = UPLOAD#<key id>`: an [`UploadRecord`],
 //!   how far one contact upload got (screened, list created, uploaded, job
 //!   finished).
+//! - `pk = CAMPAIGN#<skillId>`, `sk = UPLOADROWS#<key id>#NNNN`: the rows of
+//!   a queued upload still to be checked against the per-number attempts and
+//!   the DNC lists (JSON in `body`), one item per slice, deleted when the
+//!   upload completes (and expired by TTL after [`PENDING_ROWS_TTL_DAYS`]
+//!   days in any case: they hold personal data).
 //!
 //! Audit table: the evidence of an upload, as ordinary audit records of the
 //! campaign (`pk = CAMPAIGN#<skillId>`) at the screening time, whose request
@@ -74,6 +79,44 @@ impl ProvisioningRecord {
     }
 }
 
+/// Days after which the pending rows of a queued upload expire.
+pub const PENDING_ROWS_TTL_DAYS: i64 = 14;
+
+/// How an upload is processed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UploadMode {
+    /// Within the request (small uploads).
+    #[default]
+    Inline,
+    /// Accepted with 202 and continued by the intake queue's worker.
+    Queued,
+}
+
+/// Where an upload stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UploadStatus {
+    /// Rows are being checked (attempts, DNC lists), slice by slice.
+    #[default]
+    Screening,
+    /// Every row is checked; the calling list is being created and loaded.
+    Loading,
+    /// The job completed (or there was nothing to load).
+    Completed,
+}
+
+/// The recipients an upload was screened for, kept so that every slice of a
+/// queued upload is judged against the same area.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AreaSnapshot {
+    /// IANA zone names.
+    pub zones: Vec<String>,
+    /// Two-letter state codes.
+    pub states: Vec<String>,
+}
+
 /// How far one contact upload got.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -106,6 +149,30 @@ pub struct UploadRecord {
     pub failed_jobs: Vec<String>,
     /// Whether the job completed.
     pub completed: bool,
+    /// How the upload is processed.
+    #[serde(default)]
+    pub mode: UploadMode,
+    /// Where it stands.
+    #[serde(default)]
+    pub status: UploadStatus,
+    /// The recipients it is screened for (queued uploads).
+    #[serde(default)]
+    pub area: Option<AreaSnapshot>,
+    /// Slices of rows stored for the worker (queued uploads).
+    #[serde(default)]
+    pub slices: usize,
+    /// Slices checked so far (queued uploads).
+    #[serde(default)]
+    pub slices_done: usize,
+    /// The last failure the worker met (it retries), if any.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Who uploaded (the actor of the queued upload's records).
+    #[serde(default)]
+    pub requested_by: Option<String>,
+    /// When the record last changed.
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// The intake records, on the state table, and the evidence on the audit table.
@@ -213,6 +280,106 @@ impl IntakeStore {
     ) -> Result<(), StoreError> {
         self.put_body(campaign_pk(skill_id), format!("UPLOAD#{key_id}"), record)
             .await
+    }
+
+    /// The record of the upload `upload_id` of `skill_id` and its key id
+    /// (upload ids are `upload-` and the first 16 hex digits of the key id).
+    pub async fn find_upload(
+        &self,
+        skill_id: i64,
+        upload_id: &str,
+    ) -> Result<Option<(String, UploadRecord)>, StoreError> {
+        let Some(prefix) = upload_id.strip_prefix("upload-") else {
+            return Ok(None);
+        };
+        if prefix.len() != 16 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(campaign_pk(skill_id)))
+            .expression_attribute_values(":prefix", s(format!("UPLOAD#{prefix}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("Query", &self.table, e))?;
+        for item in out.items() {
+            let (Some(sk), Some(body)) = (
+                item.get("sk").and_then(|v| v.as_s().ok()),
+                item.get("body").and_then(|v| v.as_s().ok()),
+            ) else {
+                continue;
+            };
+            let key_id = sk.trim_start_matches("UPLOAD#").to_owned();
+            let record: UploadRecord =
+                serde_json::from_str(body).map_err(|e| StoreError::corrupt(&self.table, e))?;
+            if record.upload_id == upload_id {
+                return Ok(Some((key_id, record)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn pending_sk(key_id: &str, slice: usize) -> String {
+        format!("UPLOADROWS#{key_id}#{slice:04}")
+    }
+
+    /// Stores slice `slice` (from 1) of a queued upload's rows, with a TTL.
+    pub async fn put_pending_rows(
+        &self,
+        skill_id: i64,
+        key_id: &str,
+        slice: usize,
+        rows: &[Value],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let body = Value::Array(rows.to_vec()).to_string();
+        let expires = now.timestamp() + PENDING_ROWS_TTL_DAYS * 86_400;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(campaign_pk(skill_id)))
+            .item("sk", s(Self::pending_sk(key_id, slice)))
+            .item("body", s(body))
+            .item("ttl", AttributeValue::N(expires.to_string()))
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("PutItem", &self.table, e))?;
+        Ok(())
+    }
+
+    /// Slice `slice` of a queued upload's rows (`None` once deleted).
+    pub async fn get_pending_rows(
+        &self,
+        skill_id: i64,
+        key_id: &str,
+        slice: usize,
+    ) -> Result<Option<Vec<Value>>, StoreError> {
+        self.get_body(campaign_pk(skill_id), Self::pending_sk(key_id, slice))
+            .await
+    }
+
+    /// Deletes the stored rows of a queued upload's slices `1..=slices`.
+    pub async fn delete_pending_rows(
+        &self,
+        skill_id: i64,
+        key_id: &str,
+        slices: usize,
+    ) -> Result<(), StoreError> {
+        for slice in 1..=slices {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(campaign_pk(skill_id)))
+                .key("sk", s(Self::pending_sk(key_id, slice)))
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("DeleteItem", &self.table, e))?;
+        }
+        Ok(())
     }
 
     /// Writes `items` as chunked audit records `{action_prefix}.NNNN` of

@@ -376,6 +376,8 @@ impl Checker {
     }
 }
 
+/// One event of the body: the envelope's fields, then `data` as the type
+/// says. Every problem is collected (not only the first), in field order.
 fn parse_event(index: usize, item: Value) -> Result<Event, Vec<FieldProblem>> {
     let mut c = Checker {
         index,
@@ -387,135 +389,13 @@ fn parse_event(index: usize, item: Value) -> Result<Event, Vec<FieldProblem>> {
     };
     let event_id = c.string(&obj, "eventId", "eventId");
     let event_type = c.string(&obj, "type", "type");
-    let occurred_at = match c.get(&obj, "occurredAt", "occurredAt") {
-        Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
-            Ok(t) => Some(t.with_timezone(&Utc)),
-            Err(_) => {
-                c.problem("occurredAt", "must be an RFC 3339 time");
-                None
-            }
-        },
-        Some(_) => {
-            c.problem("occurredAt", "must be an RFC 3339 time string");
-            None
-        }
-        None => None,
-    };
-    let skill_id = match c.get(&obj, "skillId", "skillId") {
-        Some(v) => match v.as_i64() {
-            Some(n) if n > 0 => Some(n),
-            _ => {
-                c.problem("skillId", "must be a positive integer");
-                None
-            }
-        },
-        None => None,
-    };
-    let data = match c.get(&obj, "data", "data") {
-        Some(Value::Object(d)) => Some(d),
-        Some(_) => {
-            c.problem("data", "must be an object");
-            None
-        }
-        None => None,
-    };
+    let occurred_at = c.occurred_at(&obj);
+    let skill_id = c.skill_id(&obj);
+    let data = c.data(&obj);
     let kind = match (event_type.as_deref(), data) {
-        (Some(CONTACT_COMPLETED), Some(d)) => {
-            let contact_id = match c.get(d, "contactId", "data.contactId") {
-                Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= MAX_ID_CHARS => {
-                    Some(s.clone())
-                }
-                Some(Value::Number(n)) if n.as_u64().is_some() => Some(n.to_string()),
-                Some(_) => {
-                    c.problem(
-                        "data.contactId",
-                        format!("must be a string of 1 to {MAX_ID_CHARS} characters or a non-negative integer"),
-                    );
-                    None
-                }
-                None => None,
-            };
-            let outcome = match c.get(d, "outcome", "data.outcome") {
-                Some(Value::String(s)) => Outcome::parse(s).or_else(|| {
-                    c.problem(
-                        "data.outcome",
-                        "must be one of success, failure, abandoned, no_answer, machine, busy",
-                    );
-                    None
-                }),
-                Some(_) => {
-                    c.problem(
-                        "data.outcome",
-                        "must be one of success, failure, abandoned, no_answer, machine, busy",
-                    );
-                    None
-                }
-                None => None,
-            };
-            let talk = c.seconds(d, "talkSeconds", "data.talkSeconds", false);
-            let wrap = c.seconds(d, "wrapSeconds", "data.wrapSeconds", false);
-            let phone = match d.get("phoneNumber") {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(p)) if is_e164(p) => Ok(Some(p.clone())),
-                Some(_) => {
-                    c.problem(
-                        "data.phoneNumber",
-                        "must be an E.164 number such as \"+16175550123\"",
-                    );
-                    Err(())
-                }
-            };
-            match (contact_id, outcome, talk, wrap, phone) {
-                (
-                    Some(contact_id),
-                    Some(outcome),
-                    Some(talk_seconds),
-                    Some(wrap_seconds),
-                    Ok(phone_number),
-                ) => Some(EventKind::ContactCompleted(ContactCompleted {
-                    contact_id,
-                    outcome,
-                    talk_seconds,
-                    wrap_seconds,
-                    phone_number,
-                })),
-                _ => None,
-            }
-        }
-        (Some(SKILL_STATE), Some(d)) => match c.get(d, "running", "data.running") {
-            Some(Value::Bool(running)) => Some(EventKind::SkillState { running: *running }),
-            Some(_) => {
-                c.problem("data.running", "must be true or false");
-                None
-            }
-            None => None,
-        },
-        (Some(SKILL_METRICS), Some(d)) => {
-            let interval = c.seconds(d, "intervalSeconds", "data.intervalSeconds", true);
-            let dials = c.count(d, "dials", "data.dials");
-            let connects = c.count(d, "connects", "data.connects");
-            let abandons = c.count(d, "abandons", "data.abandons");
-            let successes = c.count(d, "successes", "data.successes");
-            let failures = c.count(d, "failures", "data.failures");
-            match (interval, dials, connects, abandons, successes, failures) {
-                (
-                    Some(interval_seconds),
-                    Some(dials),
-                    Some(connects),
-                    Some(abandons),
-                    Some(successes),
-                    Some(failures),
-                ) => Some(EventKind::SkillMetrics(SkillMetrics {
-                    interval_seconds,
-                    dials,
-                    connects,
-                    abandons,
-                    successes,
-                    failures,
-                })),
-                _ => None,
-            }
-        }
+        (Some(CONTACT_COMPLETED), Some(d)) => c.contact_completed(d),
+        (Some(SKILL_STATE), Some(d)) => c.skill_state(d),
+        (Some(SKILL_METRICS), Some(d)) => c.skill_metrics(d),
         (Some(_), Some(_)) => Some(EventKind::Other),
         _ => None,
     };
@@ -537,6 +417,173 @@ fn parse_event(index: usize, item: Value) -> Result<Event, Vec<FieldProblem>> {
                 c.problem("event", "is invalid");
             }
             Err(c.problems)
+        }
+    }
+}
+
+/// The wording of a bad `data.outcome`.
+const OUTCOME_PROBLEM: &str =
+    "must be one of success, failure, abandoned, no_answer, machine, busy";
+
+/// The envelope's fields and each event type's `data`.
+impl Checker {
+    /// `occurredAt`: an RFC 3339 time string.
+    fn occurred_at(&mut self, obj: &Map<String, Value>) -> Option<DateTime<Utc>> {
+        match self.get(obj, "occurredAt", "occurredAt") {
+            Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
+                Ok(t) => Some(t.with_timezone(&Utc)),
+                Err(_) => {
+                    self.problem("occurredAt", "must be an RFC 3339 time");
+                    None
+                }
+            },
+            Some(_) => {
+                self.problem("occurredAt", "must be an RFC 3339 time string");
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// `skillId`: a positive integer.
+    fn skill_id(&mut self, obj: &Map<String, Value>) -> Option<i64> {
+        match self.get(obj, "skillId", "skillId") {
+            Some(v) => match v.as_i64() {
+                Some(n) if n > 0 => Some(n),
+                _ => {
+                    self.problem("skillId", "must be a positive integer");
+                    None
+                }
+            },
+            None => None,
+        }
+    }
+
+    /// `data`: an object.
+    fn data<'a>(&mut self, obj: &'a Map<String, Value>) -> Option<&'a Map<String, Value>> {
+        match self.get(obj, "data", "data") {
+            Some(Value::Object(d)) => Some(d),
+            Some(_) => {
+                self.problem("data", "must be an object");
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// `contact.completed`'s data: contact id, outcome, talk and wrap
+    /// seconds, and an optional E.164 phone number.
+    fn contact_completed(&mut self, d: &Map<String, Value>) -> Option<EventKind> {
+        let contact_id = self.contact_id(d);
+        let outcome = self.outcome(d);
+        let talk = self.seconds(d, "talkSeconds", "data.talkSeconds", false);
+        let wrap = self.seconds(d, "wrapSeconds", "data.wrapSeconds", false);
+        let phone = self.phone_number(d);
+        match (contact_id, outcome, talk, wrap, phone) {
+            (
+                Some(contact_id),
+                Some(outcome),
+                Some(talk_seconds),
+                Some(wrap_seconds),
+                Ok(phone_number),
+            ) => Some(EventKind::ContactCompleted(ContactCompleted {
+                contact_id,
+                outcome,
+                talk_seconds,
+                wrap_seconds,
+                phone_number,
+            })),
+            _ => None,
+        }
+    }
+
+    /// `data.contactId`: a string of 1 to [`MAX_ID_CHARS`] characters or a
+    /// non-negative integer (kept as its decimal text).
+    fn contact_id(&mut self, d: &Map<String, Value>) -> Option<String> {
+        match self.get(d, "contactId", "data.contactId") {
+            Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= MAX_ID_CHARS => {
+                Some(s.clone())
+            }
+            Some(Value::Number(n)) if n.as_u64().is_some() => Some(n.to_string()),
+            Some(_) => {
+                self.problem(
+                    "data.contactId",
+                    format!("must be a string of 1 to {MAX_ID_CHARS} characters or a non-negative integer"),
+                );
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// `data.outcome`: one of the [`Outcome`] spellings.
+    fn outcome(&mut self, d: &Map<String, Value>) -> Option<Outcome> {
+        match self.get(d, "outcome", "data.outcome") {
+            Some(Value::String(s)) => Outcome::parse(s).or_else(|| {
+                self.problem("data.outcome", OUTCOME_PROBLEM);
+                None
+            }),
+            Some(_) => {
+                self.problem("data.outcome", OUTCOME_PROBLEM);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// `data.phoneNumber`: absent, `null` or an E.164 number (`Err` when
+    /// present and not one).
+    fn phone_number(&mut self, d: &Map<String, Value>) -> Result<Option<String>, ()> {
+        match d.get("phoneNumber") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(p)) if is_e164(p) => Ok(Some(p.clone())),
+            Some(_) => {
+                self.problem(
+                    "data.phoneNumber",
+                    "must be an E.164 number such as \"+16175550123\"",
+                );
+                Err(())
+            }
+        }
+    }
+
+    /// `skill.state`'s data: `running`, true or false.
+    fn skill_state(&mut self, d: &Map<String, Value>) -> Option<EventKind> {
+        match self.get(d, "running", "data.running") {
+            Some(Value::Bool(running)) => Some(EventKind::SkillState { running: *running }),
+            Some(_) => {
+                self.problem("data.running", "must be true or false");
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// `skill.metrics`'s data: a positive interval and five counts.
+    fn skill_metrics(&mut self, d: &Map<String, Value>) -> Option<EventKind> {
+        let interval = self.seconds(d, "intervalSeconds", "data.intervalSeconds", true);
+        let dials = self.count(d, "dials", "data.dials");
+        let connects = self.count(d, "connects", "data.connects");
+        let abandons = self.count(d, "abandons", "data.abandons");
+        let successes = self.count(d, "successes", "data.successes");
+        let failures = self.count(d, "failures", "data.failures");
+        match (interval, dials, connects, abandons, successes, failures) {
+            (
+                Some(interval_seconds),
+                Some(dials),
+                Some(connects),
+                Some(abandons),
+                Some(successes),
+                Some(failures),
+            ) => Some(EventKind::SkillMetrics(SkillMetrics {
+                interval_seconds,
+                dials,
+                connects,
+                abandons,
+                successes,
+                failures,
+            })),
+            _ => None,
         }
     }
 }

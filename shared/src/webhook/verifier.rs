@@ -1,4 +1,5 @@
-//! Checks a webhook request's signature against the bundle's secret.
+//! Checks a webhook request's signature against the webhook signing secret
+//! ([`WebhookSecrets`], a secret of its own).
 //!
 //! Order: header present and well-formed, `t` within [`TOLERANCE_SECS`] of
 //! the request time, then the HMACs against the cached secret's
@@ -15,7 +16,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::secret::{SecretError, SecretSource};
+use crate::secret::{SecretError, SecretSource, WebhookSecrets};
 
 use super::signature::{SignatureError, SignatureHeader};
 
@@ -42,7 +43,7 @@ pub struct Verified {
 
 /// The signature check with the secret source and the re-read rate limit.
 pub struct WebhookVerifier {
-    source: Arc<dyn SecretSource>,
+    source: Arc<dyn SecretSource<WebhookSecrets>>,
     min_refresh_interval: Duration,
     last_refresh: Mutex<Option<Instant>>,
 }
@@ -58,7 +59,10 @@ impl std::fmt::Debug for WebhookVerifier {
 impl WebhookVerifier {
     /// A verifier reading secrets from `source`, re-reading at most once per
     /// `min_refresh_interval` when nothing matches.
-    pub fn new(source: Arc<dyn SecretSource>, min_refresh_interval: Duration) -> Self {
+    pub fn new(
+        source: Arc<dyn SecretSource<WebhookSecrets>>,
+        min_refresh_interval: Duration,
+    ) -> Self {
         Self {
             source,
             min_refresh_interval,
@@ -130,20 +134,13 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
-    use crate::secret::BundleSecret;
     use crate::webhook::signature::signature_header;
 
     const T: i64 = 1_700_000_000;
     const BODY: &[u8] = b"{}";
 
-    fn bundle(secrets: &[&str]) -> Arc<BundleSecret> {
-        Arc::new(BundleSecret {
-            access_key_id: "ak".into(),
-            access_key_secret: SecretString::from("x"),
-            client_id: "c".into(),
-            client_secret: SecretString::from("y"),
-            tenant_id: None,
-            api_endpoint: None,
+    fn bundle(secrets: &[&str]) -> Arc<WebhookSecrets> {
+        Arc::new(WebhookSecrets {
             webhook_secrets: secrets
                 .iter()
                 .map(|s| SecretString::from(s.to_string()))
@@ -153,21 +150,21 @@ mod tests {
 
     /// `current()` serves the cached secret; `refresh()` reads the "stored" one.
     struct Rotating {
-        cached: Mutex<Arc<BundleSecret>>,
-        stored: Arc<BundleSecret>,
+        cached: Mutex<Arc<WebhookSecrets>>,
+        stored: Arc<WebhookSecrets>,
         refreshes: AtomicUsize,
         fail: bool,
     }
 
     #[async_trait]
-    impl SecretSource for Rotating {
-        async fn current(&self) -> Result<Arc<BundleSecret>, SecretError> {
+    impl SecretSource<WebhookSecrets> for Rotating {
+        async fn current(&self) -> Result<Arc<WebhookSecrets>, SecretError> {
             if self.fail {
                 return Err(SecretError::Empty("test".into()));
             }
             Ok(self.cached.lock().unwrap().clone())
         }
-        async fn refresh(&self) -> Result<Arc<BundleSecret>, SecretError> {
+        async fn refresh(&self) -> Result<Arc<WebhookSecrets>, SecretError> {
             self.refreshes.fetch_add(1, Ordering::SeqCst);
             *self.cached.lock().unwrap() = self.stored.clone();
             Ok(self.stored.clone())

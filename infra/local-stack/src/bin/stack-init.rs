@@ -1,68 +1,119 @@
-//! Creates the bundle's tables (from the template) and the CXone secret in
-//! the local stack.
+//! Creates the bundle's tables (from the template), the CXone secret and the
+//! webhook signing secret in the local stack.
 //!
 //! ```text
 //! stack-init [--template template.yaml] [--prefix P]
 //!            [--secret-file FILE | --secret-json JSON] [--secret-id ID]
-//!            [--allow-non-local]
+//!            [--webhook-secret-file FILE | --webhook-secret-json JSON]
+//!            [--webhook-secret-id ID] [--allow-non-local]
 //! ```
 //! Environment: `AWS_ENDPOINT_URL` (required unless `--allow-non-local`),
 //! `AUDIT_TABLE`, `STATE_TABLE`, `IDEMPOTENCY_TABLE` (unless `--prefix P`,
 //! which names them `P-audit`, `P-state`, `P-idempotency`),
-//! `CXONE_SECRET_ID` (unless `--secret-id`), plus the SDK's usual variables.
+//! `CXONE_SECRET_ID` (unless `--secret-id`), `WEBHOOK_SECRET_ID` (unless
+//! `--webhook-secret-id`), plus the SDK's usual variables. The webhook
+//! secret is checked as webhook-ingest checks it at start
+//! (`{"webhookSecrets": [...]}`, each at least 32 bytes).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use local_stack::secret::upsert_secret;
 use local_stack::tables::{ensure_tables, TableNames};
 use local_stack::{aws, StackError};
 
-const USAGE: &str = "usage: stack-init [--template template.yaml] [--prefix P] \
-[--secret-file FILE | --secret-json JSON] [--secret-id ID] [--allow-non-local]";
-
+/// Creates the bundle's tables (from the template) and the CXone secret in
+/// the local stack.
+#[derive(Parser, Debug)]
+#[command(
+    name = "stack-init",
+    about = "Creates the bundle's tables (from the template) and the CXone secret in the local stack.",
+    after_help = "Environment: AWS_ENDPOINT_URL (required unless --allow-non-local), AUDIT_TABLE, \
+                  STATE_TABLE, IDEMPOTENCY_TABLE (unless --prefix), CXONE_SECRET_ID (unless \
+                  --secret-id), WEBHOOK_SECRET_ID (unless --webhook-secret-id), plus the SDK's \
+                  usual variables.",
+    args_override_self = true
+)]
 struct Args {
+    /// The SAM template whose tables to create.
+    #[arg(long, value_name = "FILE", default_value = "template.yaml")]
     template: PathBuf,
+    /// Name the tables P-audit, P-state, P-idempotency (instead of
+    /// AUDIT_TABLE, STATE_TABLE, IDEMPOTENCY_TABLE).
+    #[arg(long, value_name = "P")]
     prefix: Option<String>,
-    secret: Option<String>,
+    /// Put the secret read from FILE (JSON).
+    #[arg(long, value_name = "FILE", overrides_with = "secret_json")]
+    secret_file: Option<PathBuf>,
+    /// Put this secret (JSON).
+    #[arg(long, value_name = "JSON", overrides_with = "secret_file")]
+    secret_json: Option<String>,
+    /// The secret's id (instead of CXONE_SECRET_ID).
+    #[arg(long, value_name = "ID")]
     secret_id: Option<String>,
+    /// Put the webhook signing secret read from FILE (JSON {"webhookSecrets": [...]}).
+    #[arg(long, value_name = "FILE", overrides_with = "webhook_secret_json")]
+    webhook_secret_file: Option<PathBuf>,
+    /// Put this webhook signing secret (JSON {"webhookSecrets": [...]}).
+    #[arg(long, value_name = "JSON", overrides_with = "webhook_secret_file")]
+    webhook_secret_json: Option<String>,
+    /// The webhook signing secret's id (instead of WEBHOOK_SECRET_ID).
+    #[arg(long, value_name = "ID")]
+    webhook_secret_id: Option<String>,
+    /// Allow running without AWS_ENDPOINT_URL, i.e. against a real AWS account.
+    #[arg(long)]
     allow_non_local: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        template: PathBuf::from("template.yaml"),
-        prefix: None,
-        secret: None,
-        secret_id: None,
-        allow_non_local: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--template" => args.template = PathBuf::from(value("--template")?),
-            "--prefix" => args.prefix = Some(value("--prefix")?),
-            "--secret-file" => {
-                let path = value("--secret-file")?;
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot read {path}: {e}"))?;
-                args.secret = Some(text);
-            }
-            "--secret-json" => args.secret = Some(value("--secret-json")?),
-            "--secret-id" => args.secret_id = Some(value("--secret-id")?),
-            "--allow-non-local" => args.allow_non_local = true,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+impl Args {
+    /// The secret to put, from `--secret-file` or `--secret-json` (the
+    /// later one given wins).
+    fn secret(&self) -> Result<Option<String>, String> {
+        match (&self.secret_file, &self.secret_json) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .map(Some)
+                .map_err(|e| format!("cannot read {}: {e}", path.display())),
+            (None, json) => Ok(json.clone()),
         }
     }
-    Ok(args)
+
+    /// The webhook signing secret to put, checked as webhook-ingest checks it.
+    fn webhook_secret(&self) -> Result<Option<String>, String> {
+        let json = match (&self.webhook_secret_file, &self.webhook_secret_json) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+            (None, Some(json)) => json.clone(),
+            (None, None) => return Ok(None),
+        };
+        shared::secret::WebhookSecrets::from_json(&json)
+            .map_err(|e| format!("the webhook signing secret is refused: {e}"))?;
+        Ok(Some(json))
+    }
 }
 
-async fn run(args: Args) -> Result<(), StackError> {
+async fn put(
+    config: &aws_config::SdkConfig,
+    what: &str,
+    id: &str,
+    json: &str,
+) -> Result<(), StackError> {
+    let sm = aws::secretsmanager(config);
+    let o = upsert_secret(&sm, id, json).await?;
+    let done = if o.created {
+        "created"
+    } else {
+        "updated (new version)"
+    };
+    println!("{what} {}: {done}, arn {}", o.name, o.arn);
+    Ok(())
+}
+
+async fn run(
+    args: Args,
+    secret: Option<String>,
+    webhook_secret: Option<String>,
+) -> Result<(), StackError> {
     let endpoint = aws::endpoint_from_env();
     let config = match &endpoint {
         Some(_) => aws::from_env().await,
@@ -98,42 +149,38 @@ async fn run(args: Args) -> Result<(), StackError> {
         println!("table {} = {}: {what}{ttl}", o.logical_id, o.table_name);
     }
 
-    if let Some(json) = &args.secret {
-        let id = args
-            .secret_id
-            .clone()
-            .or_else(|| {
-                std::env::var("CXONE_SECRET_ID")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-            })
+    let id_of = |flag: &Option<String>, var: &str| {
+        flag.clone()
+            .or_else(|| std::env::var(var).ok().filter(|v| !v.is_empty()))
             .ok_or_else(|| {
-                StackError::Config(
-                    "a secret was given but no CXONE_SECRET_ID or --secret-id".into(),
-                )
-            })?;
-        let sm = aws::secretsmanager(&config);
-        let o = upsert_secret(&sm, &id, json).await?;
-        let what = if o.created {
-            "created"
-        } else {
-            "updated (new version)"
-        };
-        println!("secret {}: {what}, arn {}", o.name, o.arn);
+                StackError::Config(format!(
+                    "a secret was given but no {var} or its --*-id flag"
+                ))
+            })
+    };
+    if let Some(json) = &secret {
+        let id = id_of(&args.secret_id, "CXONE_SECRET_ID")?;
+        put(&config, "secret", &id, json).await?;
+    }
+    if let Some(json) = &webhook_secret {
+        let id = id_of(&args.webhook_secret_id, "WEBHOOK_SECRET_ID")?;
+        put(&config, "webhook secret", &id, json).await?;
     }
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
+    let args = Args::parse();
+    let secrets = args.secret().and_then(|s| Ok((s, args.webhook_secret()?)));
+    let (secret, webhook_secret) = match secrets {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("stack-init: {e}");
             return ExitCode::from(2);
         }
     };
-    match run(args).await {
+    match run(args, secret, webhook_secret).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("stack-init: error: {e}");

@@ -104,10 +104,21 @@
 pub mod estimate;
 pub mod predict;
 
+mod budget;
+mod reasons;
+mod search;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
 use serde::{Deserialize, Serialize};
 
 pub use estimate::{estimate, Estimates};
 pub use predict::CandidateResult;
+
+use budget::{target_pct, Budget};
+use reasons::{fallback, nothing_fits, predicted_reason};
+use search::{most_utilised, next_ratio, search, Evaluator, Grid};
 
 use crate::engine::dialer::{cxone_target_lines, WarmState};
 
@@ -410,91 +421,6 @@ pub fn replication_count(staffed: u32) -> u32 {
     (REPLICATION_AGENTS / staffed.max(1)).clamp(MIN_REPLICATIONS, MAX_REPLICATIONS)
 }
 
-/// The abandonment budget of one interval.
-#[derive(Clone, Copy, Debug)]
-struct Budget {
-    /// Effective target as a fraction.
-    tau: f64,
-    /// Unspent (positive) or overspent (negative) abandons of the period.
-    slack: f64,
-    /// The campaign's target as a fraction (where the budget is spent).
-    target: f64,
-    /// Abandons the period can still take before its rate reaches the
-    /// target, with no more live answers: `target x L - A`.
-    headroom: f64,
-    /// A young campaign ([`PacingInputs::is_young`]): the period may end
-    /// tonight, so no unspent slack is spent above the effective target
-    /// ([`YOUNG_SLACK_SPEND`]) and the tail test is [`YOUNG_TAIL_FACTOR`].
-    young: bool,
-}
-
-impl Budget {
-    /// Abandons allowed for `live` predicted live answers over the horizon.
-    /// The allowed rate is the effective target corrected by the slack
-    /// spread over the live answers of the next [`SLACK_INTERVALS`] tuner
-    /// periods (an overspend over [`REPAY_INTERVALS`]) at the predicted
-    /// pace, so the period is back on target by then; the rate stays within
-    /// 0 and (1 + [`SLACK_SPEND`]) times the effective target.
-    fn allowed(&self, live: f64) -> f64 {
-        let per_period = live * TUNER_PERIOD_S / predict::HORIZON_S;
-        let periods = if self.slack >= 0.0 {
-            SLACK_INTERVALS
-        } else {
-            REPAY_INTERVALS
-        };
-        let rate = self.tau + self.slack / (per_period * periods).max(1.0);
-        let spend = if self.young {
-            YOUNG_SLACK_SPEND
-        } else {
-            SLACK_SPEND
-        };
-        rate.clamp(0.0, (1.0 + spend) * self.tau) * live
-    }
-
-    /// Whether a candidate fits: its mean abandons within the allowance,
-    /// and an unlucky interval (the upper quantile) still short of spending
-    /// the budget, so one bad interval early in a period (when a handful of
-    /// abandons moves the rate) does not force hours of progressive dialling.
-    fn fits(&self, c: &CandidateResult) -> bool {
-        let tail = if self.young {
-            YOUNG_TAIL_FACTOR
-        } else {
-            TAIL_FACTOR
-        };
-        c.abandons <= c.allowed_abandons
-            && tail * c.abandons_upper <= self.headroom + self.target * c.live_answers
-    }
-
-    /// The budget of the inputs' period: the campaign's target
-    /// ([`target_pct`]) and the effective target after the margin (the
-    /// larger of [`SAFETY_MARGIN`] and [`RESERVE_ABANDONS`]; 0 when the
-    /// reserve is all the target allows).
-    fn for_inputs(inputs: &PacingInputs) -> Budget {
-        let target = target_pct(inputs) / 100.0;
-        let live = inputs.period.live_answers() as f64;
-        let margin = (SAFETY_MARGIN * target).max(RESERVE_ABANDONS / live.max(1.0));
-        let tau = (target - margin).max(0.0);
-        let abandons = inputs.period.abandons as f64;
-        Budget {
-            tau,
-            slack: tau * live - abandons,
-            target,
-            headroom: target * live - abandons,
-            young: inputs.is_young(),
-        }
-    }
-}
-
-/// The campaign's target abandonment in percent, within 0 and the legal
-/// 3 % (a non-finite target counts as 0: nothing may be abandoned).
-fn target_pct(inputs: &PacingInputs) -> f64 {
-    if inputs.target_abandon_pct.is_finite() {
-        inputs.target_abandon_pct.clamp(0.0, LEGAL_MAX_ABANDON_PCT)
-    } else {
-        0.0
-    }
-}
-
 /// Predicts the next interval at `ratio` from the inputs (the engine's
 /// simulation without the choice: for dry runs and calibration). The
 /// budget fields use the inputs' target and period.
@@ -567,85 +493,38 @@ fn candidate(
     }
 }
 
-/// Chooses pacing for the next interval (see the module doc).
+/// Chooses pacing for the next interval (see the module doc), in named
+/// steps: the fallbacks to progressive dialling (`fallback`); the
+/// prediction of progressive dialling and of the lowest allowed ratio; the
+/// search of the grid for the ratios that fit the budget (`search`); the
+/// best of them (`most_utilised`); the smoothed move toward it
+/// (`next_ratio`); and the reason for the audit trail (`predicted_reason`).
 pub fn decide(inputs: &PacingInputs) -> PacingDecision {
     let target = target_pct(inputs);
     let budget = Budget::for_inputs(inputs);
-    let progressive = |reason: String, prediction: Option<Prediction>| PacingDecision {
-        maximum_ratio: 1.0,
-        abandon_rate_threshold: target,
-        mode: PacingMode::Progressive,
-        reason,
-        prediction,
-    };
-    let staffed = inputs.staffing.staffed();
-    let on_campaign = staffed.saturating_add(inputs.staffing.acw);
-    if on_campaign < MIN_STAFFED_AGENTS {
-        return progressive(
-            format!(
-                "{on_campaign} agents available, talking or wrapping up (< {MIN_STAFFED_AGENTS}): progressive dialling"
-            ),
-            None,
-        );
-    }
-    let tau = budget.tau;
-    if inputs.period.abandons > 0 && budget.headroom <= 0.0 {
-        return progressive(
-            format!(
-                "30-day abandonment {:.2} % has reached the {target:.2} % target: budget spent, progressive dialling",
-                inputs.period.abandon_pct(),
-            ),
-            None,
-        );
-    }
-    let recent_live = inputs.recent.live_answers();
-    if recent_live < MIN_LIVE_ANSWERS && inputs.period.live_answers() < MIN_PERIOD_LIVE_ANSWERS {
-        return progressive(
-            format!(
-                "{recent_live} live answers in the recent window (< {MIN_LIVE_ANSWERS}) and {} in the period (< {MIN_PERIOD_LIVE_ANSWERS}): too little data, progressive dialling",
-                inputs.period.live_answers()
-            ),
-            None,
-        );
-    }
-    if tau <= 0.0 {
-        return progressive(
-            format!(
-                "a {target:.2} % target on the period's {} live answers ({} abandoned) leaves nothing beyond the {RESERVE_ABANDONS:.0} abandon kept in reserve: progressive dialling",
-                inputs.period.live_answers(),
-                inputs.period.abandons,
-            ),
-            None,
-        );
+    if let Some(reason) = fallback(inputs, &budget, target) {
+        return progressive(target, reason, None);
     }
     let est = estimate(inputs);
-    let reps_n = replication_count(staffed);
+    let reps_n = replication_count(inputs.staffing.staffed());
     let reps = predict::replications(&est, inputs.seed, reps_n);
-    let mut evaluated = 0u32;
-    let mut eval = |ratio: f64| {
-        evaluated += 1;
-        candidate(&reps, inputs.staffing, in_force(inputs), ratio, &budget)
+    let mut eval = Evaluator {
+        reps: &reps,
+        staffing: inputs.staffing,
+        current: in_force(inputs),
+        budget: &budget,
+        evaluated: 0,
     };
-    let fits = |c: &CandidateResult| budget.fits(c);
-    let base = eval(1.0);
-    let lo = if inputs.min_ratio.is_finite() {
-        round2(inputs.min_ratio.max(1.0))
+    let base = eval.simulate(1.0);
+    let grid = Grid::for_inputs(inputs, &est);
+    let first = if grid.lo > 1.0 {
+        eval.simulate(grid.lo)
     } else {
-        1.0
+        base
     };
-    let hi = if inputs.max_ratio.is_finite() {
-        round2(inputs.max_ratio.max(lo))
-    } else {
-        lo
-    };
-    // Rises are limited per interval; falls are not.
-    let hi = round2(hi.min(in_force(inputs).max(lo) + max_rise(&est)).max(lo));
-    let steps = ((hi - lo) / RATIO_STEP).round().max(0.0) as u32;
-    let at = |i: u32| round2(lo + f64::from(i) * RATIO_STEP);
-    let first = if lo > 1.0 { eval(lo) } else { base };
     let mut prediction = Prediction {
         estimates: est,
-        effective_target_pct: 100.0 * tau,
+        effective_target_pct: 100.0 * budget.tau,
         slack_abandons: budget.slack,
         replications: reps_n,
         horizon_seconds: predict::HORIZON_S,
@@ -653,121 +532,27 @@ pub fn decide(inputs: &PacingInputs) -> PacingDecision {
         progressive: base,
         chosen: base,
     };
-    if !fits(&first) {
-        prediction.candidates_evaluated = evaluated;
+    if !budget.fits(&first) {
+        prediction.candidates_evaluated = eval.evaluated;
         prediction.chosen = base;
-        return progressive(
-            format!(
-                "even the lowest allowed ratio {lo:.2} is predicted to abandon {:.1} of {:.0} live answers (budget {:.1}): progressive dialling",
-                first.abandons, first.live_answers, first.allowed_abandons
-            ),
-            Some(prediction),
-        );
+        return progressive(target, nothing_fits(grid.lo, &first), Some(prediction));
     }
-    // Search the grid from the ratio in force: expand upward in doubling
-    // strides while candidates fit, then bisect between the highest fitting
-    // and the lowest failing point. Every fitting result is kept.
-    let mut fitting = vec![first];
-    let (mut good, mut bad) = (0u32, steps + 1);
     let current = in_force(inputs);
-    let start = ((current - lo) / RATIO_STEP)
-        .round()
-        .clamp(0.0, f64::from(steps)) as u32;
-    let mut at_current = (start == 0 && (current - lo).abs() < RATIO_STEP / 2.0).then_some(first);
-    if start > 0 {
-        let c = eval(at(start));
-        at_current = Some(c);
-        if fits(&c) {
-            good = start;
-            fitting.push(c);
-        } else {
-            bad = start;
-        }
-    }
-    let mut stride = SEARCH_STRIDE;
-    while bad == steps + 1 && good < steps {
-        let i = (good + stride).min(steps);
-        let c = eval(at(i));
-        if fits(&c) {
-            good = i;
-            fitting.push(c);
-            stride *= 2;
-        } else {
-            bad = i;
-        }
-    }
-    while bad - good > 1 {
-        let mid = good + (bad - good) / 2;
-        let c = eval(at(mid));
-        if fits(&c) {
-            good = mid;
-            fitting.push(c);
-        } else {
-            bad = mid;
-        }
-    }
-    let best = fitting.iter().copied().fold(first, |best, c| {
-        if c.utilisation > best.utilisation + 1e-12
-            || ((c.utilisation - best.utilisation).abs() <= 1e-12 && c.ratio < best.ratio)
-        {
-            c
-        } else {
-            best
-        }
-    });
-    // Smooth the move from the ratio in force, unless that ratio is
-    // predicted to overspend badly.
-    let urgent = at_current.is_some_and(|c| {
-        best.ratio < c.ratio && c.abandons > URGENT_OVERSPEND * c.allowed_abandons + 1.0
-    });
-    let from = current.clamp(lo, hi.max(lo));
-    // Smoothing averages out the noisy location of the budget's edge; when
-    // no candidate reached that edge (everything up to the rise limit or the
-    // bound fits), there is nothing to average.
-    let unbounded = bad == steps + 1;
-    let next = if urgent || (unbounded && best.ratio >= from) {
-        best.ratio
-    } else {
-        smooth(from, best.ratio).clamp(lo, hi)
-    };
-    let chosen = if (next - best.ratio).abs() < RATIO_STEP / 2.0 {
+    let found = search(&mut eval, &grid, current, first);
+    let best = most_utilised(first, &found.fitting);
+    let step = next_ratio(&grid, current, best, &found);
+    let chosen = if (step.ratio - best.ratio).abs() < RATIO_STEP / 2.0 {
         best
     } else {
-        eval(next)
+        eval.simulate(step.ratio)
     };
-    prediction.candidates_evaluated = evaluated;
+    prediction.candidates_evaluated = eval.evaluated;
     prediction.chosen = chosen;
-    let best = chosen;
-    let reason = format!(
-        "{}predicted {:.1} % utilisation and {:.2} % abandonment ({:.1} of {:.0} live answers; budget {:.1}) at ratio {:.2} vs {:.1} % utilisation progressive; 30-day {:.2} % of effective target {:.2} %; live-answer rate {:.1} %, talk {:.0} s, wrap {:.0} s",
-        if urgent {
-            "the ratio in force overspends: straight down; "
-        } else {
-            ""
-        },
-        100.0 * best.utilisation,
-        best.abandon_pct(),
-        best.abandons,
-        best.live_answers,
-        best.allowed_abandons,
-        best.ratio,
-        100.0 * base.utilisation,
-        inputs.period.abandon_pct(),
-        100.0 * tau,
-        100.0 * est.live_answer_rate,
-        est.mean_talk_seconds,
-        est.mean_wrap_seconds,
-    );
-    let reason = match inputs.campaign_age_days {
-        Some(age) if budget.young => format!(
-            "{reason}; young campaign ({age:.1} days): no slack spent above the effective target, tail test x{YOUNG_TAIL_FACTOR:.0}"
-        ),
-        _ => reason,
-    };
+    let reason = predicted_reason(inputs, &budget, &prediction, step.urgent);
     PacingDecision {
-        maximum_ratio: best.ratio,
+        maximum_ratio: chosen.ratio,
         abandon_rate_threshold: target,
-        mode: if best.ratio > 1.0 {
+        mode: if chosen.ratio > 1.0 {
             PacingMode::Predictive
         } else {
             PacingMode::Progressive
@@ -777,310 +562,13 @@ pub fn decide(inputs: &PacingInputs) -> PacingDecision {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    pub(crate) fn inputs() -> PacingInputs {
-        PacingInputs {
-            staffing: Staffing {
-                available: 3,
-                working: 17,
-                acw: 2,
-                logged_in: 22,
-            },
-            recent: Results {
-                dials: 1_500,
-                connects: 225,
-                abandons: 0,
-                mean_talk_seconds: 180.0,
-                mean_wrap_seconds: 20.0,
-            },
-            period: Results {
-                dials: 20_000,
-                connects: 3_000,
-                abandons: 20,
-                mean_talk_seconds: 180.0,
-                mean_wrap_seconds: 20.0,
-            },
-            recent_seconds: 900.0,
-            current_ratio: 1.2,
-            target_abandon_pct: 3.0,
-            min_ratio: 1.0,
-            max_ratio: 3.0,
-            ring_limit_seconds: 20.0,
-            seed: 7,
-            campaign_age_days: None,
-        }
-    }
-
-    /// Inputs for `staffed` agents at the same shares as [`inputs`].
-    fn scaled(staffed: u32) -> PacingInputs {
-        let mut i = inputs();
-        let working = staffed * 17 / 20;
-        i.staffing = Staffing {
-            available: staffed - working,
-            working,
-            acw: staffed / 10,
-            logged_in: staffed + staffed / 10,
-        };
-        let f = f64::from(staffed) / 20.0;
-        i.recent.dials = (1_500.0 * f) as u64;
-        i.recent.connects = (225.0 * f) as u64;
-        // High enough that the rise limit does not flatten the comparison.
-        i.current_ratio = 1.5;
-        i
-    }
-
-    #[test]
-    fn a_move_is_half_way_but_never_below_the_hysteresis_step() {
-        assert_eq!(smooth(1.0, 2.0), 1.5, "half-way");
-        assert_eq!(smooth(2.0, 1.0), 1.5);
-        // Half of 0.08 would be 1.04, which the tuner would never write.
-        assert_eq!(smooth(1.0, 1.08), 1.05);
-        assert_eq!(smooth(1.5, 1.42), 1.45);
-        // Nearer than one step: the best itself (the tuner's hysteresis
-        // then decides whether it is worth writing).
-        assert_eq!(smooth(1.0, 1.03), 1.03);
-        assert_eq!(smooth(1.0, 1.05), 1.05);
-        assert_eq!(smooth(1.2, 1.2), 1.2);
-        for (from, best) in [(1.0, 1.11), (2.3, 2.19), (1.0, 3.0), (1.07, 1.0)] {
-            let next = smooth(from, best);
-            let (lo, hi) = if best > from {
-                (from, best)
-            } else {
-                (best, from)
-            };
-            assert!(next >= lo && next <= hi, "{from} -> {best}: {next}");
-            assert!(reaches_step(from, next, HYSTERESIS) || next == best);
-        }
-    }
-
-    /// Asserts that the engine dials progressively for `i`, saying `why`.
-    fn assert_progressive_because(i: &PacingInputs, why: &str) {
-        let d = decide(i);
-        assert_eq!((d.maximum_ratio, d.mode), (1.0, PacingMode::Progressive));
-        assert!(d.reason.contains(why), "{}", d.reason);
-    }
-
-    #[test]
-    fn thin_data_small_staffing_and_spent_budget_are_progressive() {
-        let mut i = inputs();
-        i.recent.connects = 10;
-        i.period.connects = 15;
-        i.period.abandons = 0;
-        assert_progressive_because(&i, "too little data");
-        let mut i = inputs();
-        i.staffing.working = 1;
-        i.staffing.available = 2;
-        i.staffing.acw = 1;
-        let d = decide(&i);
-        assert_eq!(d.maximum_ratio, 1.0);
-        assert!(d.reason.contains("(< 5)"), "{}", d.reason);
-        // Two of five wrapping up: still a team of five.
-        i.staffing.acw = 2;
-        assert!(!decide(&i).reason.contains("(< 5)"));
-    }
-
-    #[test]
-    fn a_young_period_keeps_one_abandon_in_reserve() {
-        let mut i = inputs();
-        // 30 live answers at a 3 % target allow 0.9 abandons: all of it is
-        // the reserve, so nothing is spent on predictive dialling.
-        i.period.connects = 30;
-        i.period.abandons = 0;
-        assert_progressive_because(&i, "reserve");
-        // 300 live answers: the reserve (1 of 300, 0.33 %) is the margin,
-        // wider than 10 % of the target (0.3 %).
-        i.period.connects = 300;
-        let b = Budget::for_inputs(&i);
-        assert!((b.tau - (0.03 - 1.0 / 300.0)).abs() < 1e-12, "{b:?}");
-        // 3000: 10 % of the target is the wider margin again.
-        i.period.connects = 3_000;
-        let b = Budget::for_inputs(&i);
-        assert!((b.tau - 0.027).abs() < 1e-12, "{b:?}");
-        assert_ne!(decide(&i).mode, PacingMode::Progressive);
-    }
-
-    #[test]
-    fn spent_budget_means_ratio_one() {
-        let mut i = inputs();
-        // 91 of 3011 (3.02 %) is past the 3 % target: spent.
-        i.period.connects = 2_920;
-        i.period.abandons = 91;
-        assert_progressive_because(&i, "budget spent");
-        // A target of 0 leaves no budget at all.
-        let mut i = inputs();
-        i.target_abandon_pct = 0.0;
-        assert_eq!(decide(&i).maximum_ratio, 1.0);
-        // And a large campaign with plenty of data is no exception.
-        let mut i = scaled(200);
-        i.period.abandons = 200;
-        i.period.connects = 3_000;
-        assert_eq!(decide(&i).maximum_ratio, 1.0);
-    }
-
-    #[test]
-    fn predicts_above_one_with_budget_and_data() {
-        let d = decide(&scaled(100));
-        assert_eq!(d.mode, PacingMode::Predictive, "{}", d.reason);
-        assert!(d.maximum_ratio > 1.0, "{}", d.reason);
-        let p = d.prediction.as_ref().expect("prediction");
-        assert!(p.chosen.abandons <= p.chosen.allowed_abandons);
-        assert!(p.chosen.utilisation >= p.progressive.utilisation);
-        assert_eq!(p.progressive.abandons, 0.0, "progressive abandons nothing");
-    }
-
-    #[test]
-    fn bounds_are_respected() {
-        for (lo, hi) in [(1.0, 3.0), (1.0, 1.1), (1.3, 1.5), (2.0, 2.0)] {
-            let mut i = scaled(100);
-            i.min_ratio = lo;
-            i.max_ratio = hi;
-            let d = decide(&i);
-            assert!(
-                d.maximum_ratio == 1.0 || (lo..=hi).contains(&d.maximum_ratio),
-                "{lo}..{hi}: {}",
-                d.maximum_ratio
-            );
-            assert!(d.maximum_ratio <= hi);
-        }
-        let mut i = inputs();
-        i.target_abandon_pct = 9.0;
-        assert_eq!(decide(&i).abandon_rate_threshold, 3.0);
-        i.target_abandon_pct = f64::NAN;
-        i.max_ratio = f64::INFINITY;
-        let d = decide(&i);
-        assert_eq!(d.abandon_rate_threshold, 0.0);
-        assert_eq!(d.maximum_ratio, 1.0);
-    }
-
-    #[test]
-    fn deterministic_for_a_seed() {
-        let a = decide(&scaled(50));
-        let b = decide(&scaled(50));
-        assert_eq!(a, b);
-        let mut other = scaled(50);
-        other.seed = 8;
-        let c = decide(&other);
-        assert_ne!(a.prediction, c.prediction, "another seed, another sample");
-    }
-
-    #[test]
-    fn an_overspending_ratio_falls_at_once_and_others_move_half_way() {
-        // 100 agents at ratio 3.0 with a 15 % answer rate: far past the cliff.
-        let mut i = scaled(100);
-        i.current_ratio = 3.0;
-        // Half-way from 3.0 would stay at 2.0 or above: it falls further at once.
-        let d = decide(&i);
-        assert!(d.maximum_ratio < 2.0, "{}", d.reason);
-        assert!(
-            d.reason.contains("straight down") || d.mode == PacingMode::Progressive,
-            "{}",
-            d.reason
-        );
-        // From just above 1, a rise toward the best ratio that is limited by
-        // the budget moves half-way (the chosen ratio itself fits).
-        let mut i = scaled(100);
-        i.current_ratio = 1.0;
-        let d = decide(&i);
-        let p = d.prediction.as_ref().expect("prediction");
-        assert!(d.maximum_ratio > 1.0, "{}", d.reason);
-        assert!(
-            p.chosen.abandons <= p.chosen.allowed_abandons + 1e-9,
-            "{}",
-            d.reason
-        );
-    }
-
-    #[test]
-    fn monotone_in_staffing() {
-        let mut last = 1.0;
-        let mut ratios = Vec::new();
-        for staffed in [5, 10, 20, 50, 100, 200] {
-            let d = decide(&scaled(staffed));
-            assert!(
-                d.maximum_ratio + 1e-9 >= last,
-                "{staffed} agents: {} after {last} ({})",
-                d.maximum_ratio,
-                d.reason
-            );
-            last = d.maximum_ratio;
-            ratios.push(last);
-        }
-        assert!(ratios[5] > ratios[1], "{ratios:?}");
-    }
-
-    #[test]
-    fn age_under_thirty_days_is_young() {
-        let mut i = inputs();
-        assert!(!i.is_young(), "no age: mature");
-        for (age, young) in [
-            (0.0, true),
-            (0.45, true),
-            (29.9, true),
-            (30.0, false),
-            (365.0, false),
-            (-1.0, true),
-            (f64::NAN, true),
-        ] {
-            i.campaign_age_days = Some(age);
-            assert_eq!(i.is_young(), young, "age {age}");
-        }
-    }
-
-    #[test]
-    fn a_young_campaign_spends_no_slack_above_the_effective_target() {
-        let mut i = inputs();
-        // A quiet morning: 1000 live answers, 5 abandons (slack 22).
-        i.period.connects = 995;
-        i.period.abandons = 5;
-        let mature = Budget::for_inputs(&i);
-        i.campaign_age_days = Some(0.3);
-        let young = Budget::for_inputs(&i);
-        assert_eq!((mature.tau, mature.slack), (young.tau, young.slack));
-        let live = 50.0;
-        assert!((young.allowed(live) - young.tau * live).abs() < 1e-12);
-        assert!(mature.allowed(live) > young.allowed(live) + 0.1);
-        assert!(mature.allowed(live) <= (1.0 + SLACK_SPEND) * mature.tau * live + 1e-12);
-        // An overspend is repaid the same way, young or not.
-        i.period.abandons = 29;
-        let young = Budget::for_inputs(&i);
-        i.campaign_age_days = None;
-        let mature = Budget::for_inputs(&i);
-        assert_eq!(young.allowed(live), mature.allowed(live));
-    }
-
-    #[test]
-    fn a_young_campaign_holds_its_headroom_against_a_worse_interval() {
-        // Late on day 1 of a 20-agent campaign: 22 abandons of 1022 live
-        // answers (2.15 %) leave 8.7 before the 3 % target. The only
-        // allowed ratio, 1.25, is predicted to abandon 0.6 of 54 live
-        // answers, 2 in an unlucky interval: 4 x 2 fits the 10.3 abandons
-        // of headroom (with the interval's own live answers), 6 x 2 does not.
-        let mut i = inputs();
-        i.period.dials = 7_000;
-        i.period.connects = 1_000;
-        i.period.abandons = 22;
-        i.min_ratio = 1.25;
-        i.max_ratio = 1.25;
-        let c = predict_ratio(&i, 1.25);
-        assert_eq!(c.abandons_upper, 2.0, "{c:?}");
-        let mature = decide(&i);
-        assert_eq!(
-            (mature.maximum_ratio, mature.mode),
-            (1.25, PacingMode::Predictive),
-            "{}",
-            mature.reason
-        );
-        // Thirty days and older: the same numbers, the same decision.
-        i.campaign_age_days = Some(30.0);
-        assert_eq!(decide(&i), mature);
-        // Day 1, in the evening: a burst now could not be repaid tonight.
-        i.campaign_age_days = Some(0.5);
-        assert_progressive_because(&i, "even the lowest allowed ratio");
-        // Day 29 likewise (its life, too, may end tonight).
-        i.campaign_age_days = Some(28.5);
-        assert_progressive_because(&i, "even the lowest allowed ratio");
+/// Progressive dialling (ratio 1.0) at the campaign's threshold `target`.
+fn progressive(target: f64, reason: String, prediction: Option<Prediction>) -> PacingDecision {
+    PacingDecision {
+        maximum_ratio: 1.0,
+        abandon_rate_threshold: target,
+        mode: PacingMode::Progressive,
+        reason,
+        prediction,
     }
 }

@@ -1,0 +1,108 @@
+//! The checker's clients, the context every action runs in, and what a
+//! tick reports per campaign: the lowest module of the crate
+//! ([`crate::checker`], [`crate::transition`] and [`crate::failback`] use
+//! it; it uses only [`crate::decide`]).
+
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use shared::cxone::CxoneClient;
+use shared::idempotency::IdempotencyStore;
+use shared::invocation::Invocation;
+use shared::store::audit::AuditStore;
+use shared::store::events::EventStore;
+use shared::store::failover::{Evidence, FailoverRecord, FailoverState, FailoverStore};
+use shared::store::state::StateStore;
+
+use crate::decide::Verdict;
+
+/// The function's name: actor of its audit records, `Function` metric dimension.
+pub const FUNCTION_NAME: &str = "failover-checker";
+/// Clock skew allowed between invocations when judging whether a
+/// transition's owner may still be acting (its deadline plus this).
+pub const OWNER_CLOCK_MARGIN_MS: u64 = 2_000;
+/// What the tick did for one campaign.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignReport {
+    /// The campaign (primary skill).
+    pub skill_id: i64,
+    /// Its backup skill (from the record while failed over, else the config).
+    pub backup_skill_id: Option<i64>,
+    /// The state after this tick.
+    pub state: FailoverState,
+    /// `healthy`, `insufficient_samples`, `watching` (low, not yet confirmed),
+    /// `failed_over`, `on_backup`, `failed_back`, `resumed` (finished a
+    /// transition another invocation began), `in_progress` (another
+    /// invocation is carrying one out), `deferred` (another writer holds the
+    /// campaign's lease), `stale` (an event older than the last check),
+    /// `disabled`, `paused` (an operator paused it), `failed`.
+    pub outcome: String,
+    /// What the counters said, when read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// The numbers read, when read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    /// Why, or what failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The checker with its clients, built once per cold start.
+pub struct FailoverChecker {
+    /// CXone client (token cached across warm invocations).
+    pub cxone: Arc<CxoneClient>,
+    /// Campaign configs and leases.
+    pub state: StateStore,
+    /// Per-minute event counters.
+    pub events: EventStore,
+    /// Failover records.
+    pub failover: FailoverStore,
+    /// Audit trail.
+    pub audit: AuditStore,
+    /// Idempotency per EventBridge event id.
+    pub idempotency: IdempotencyStore,
+}
+
+/// Who acts, when, in which invocation, for which event (operator: none).
+pub(crate) struct Ctx<'a> {
+    pub(crate) actor: &'a str,
+    pub(crate) time: DateTime<Utc>,
+    pub(crate) invocation: &'a Invocation,
+    pub(crate) event_id: Option<&'a str>,
+    pub(crate) audit_failures: &'a AtomicU32,
+}
+
+/// Per-tick tallies for the metrics line.
+#[derive(Default)]
+pub(crate) struct Tally {
+    pub(crate) failovers: u32,
+    pub(crate) failbacks: u32,
+    pub(crate) resumes: u32,
+    pub(crate) failures: u32,
+}
+
+/// A campaign's report from its failover record (`backup_skill_id` when
+/// the record names none).
+pub(crate) fn report(
+    record: &FailoverRecord,
+    backup_skill_id: Option<i64>,
+    outcome: &str,
+    verdict: Option<Verdict>,
+    evidence: Option<Evidence>,
+    message: Option<String>,
+) -> CampaignReport {
+    CampaignReport {
+        skill_id: record.skill_id,
+        backup_skill_id: record.backup_skill_id.or(backup_skill_id),
+        state: record.state,
+        outcome: outcome.to_owned(),
+        verdict,
+        evidence,
+        message,
+    }
+}
