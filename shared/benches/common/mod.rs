@@ -15,7 +15,8 @@ pub fn pacing_inputs(agents: u32) -> PacingInputs {
     let available = agents.saturating_sub(working + acw).max(1);
     // About 4.3 calls per agent in 15 minutes at 210 s a call.
     let connects = u64::from(agents) * 43 / 10;
-    let abandons = (connects * 12).div_ceil(1000);
+    // 1.2 % of live answers (none in a small team's quarter hour).
+    let abandons = connects * 12 / 1000;
     let live = connects + abandons;
     let dials = live * 100 / 15;
     let recent = Results {
@@ -30,7 +31,7 @@ pub fn pacing_inputs(agents: u32) -> PacingInputs {
     let period = Results {
         dials: dials * quarters,
         connects: connects * quarters,
-        abandons: abandons * quarters,
+        abandons: connects * quarters * 12 / 1000,
         mean_talk_seconds: 175.0,
         mean_wrap_seconds: 28.0,
     };
