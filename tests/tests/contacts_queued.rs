@@ -175,7 +175,12 @@ async fn a_large_upload_is_queued_checked_in_slices_and_loaded_once() {
     // A worker short of time checks nothing and hands on to the next message.
     let (handled, response) = queue.work(&api, Duration::from_secs(8)).await;
     assert_eq!(handled, 1);
-    assert!(response.batch_item_failures.is_empty());
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}; upload: {}",
+        response.batch_item_failures,
+        status(&api, &upload_id).await.1
+    );
     let (_, mid) = status(&api, &upload_id).await;
     assert_eq!(mid["status"], "screening");
     assert_eq!(mid["checked"]["slicesDone"], 0);
@@ -183,7 +188,12 @@ async fn a_large_upload_is_queued_checked_in_slices_and_loaded_once() {
     // The next one has time for everything.
     let (handled, response) = queue.work(&api, Duration::from_secs(300)).await;
     assert_eq!(handled, 1);
-    assert!(response.batch_item_failures.is_empty());
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}; upload: {}",
+        response.batch_item_failures,
+        status(&api, &upload_id).await.1
+    );
     let (code, done) = status(&api, &upload_id).await;
     assert_eq!(code, 200, "{done}");
     assert_eq!(done["status"], "completed", "{done}");
@@ -272,7 +282,12 @@ async fn a_worker_that_meets_a_cxone_outage_records_it_and_the_retry_finishes() 
     queue.expire_delays().await;
     let (handled, response) = queue.work(&api, Duration::from_secs(300)).await;
     assert_eq!(handled, 1);
-    assert!(response.batch_item_failures.is_empty());
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}; upload: {}",
+        response.batch_item_failures,
+        status(&api, &upload_id).await.1
+    );
     let (_, done) = status(&api, &upload_id).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert!(done["lastError"].is_null());
