@@ -31,6 +31,18 @@ pub fn endpoint() -> String {
     }
 }
 
+/// Sends the code's log lines (`info` and above, or `RUST_LOG`) to the test
+/// harness, which shows them with a failing test's output. Once per process;
+/// a later call does nothing.
+pub fn show_logs_on_failure() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 /// A name unique to this process and call, for tables and secrets.
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);

@@ -24,6 +24,7 @@ const TUESDAY: &str = "2026-03-03T15:00:00Z";
 const DNC_NUMBER: &str = "+16172531099";
 
 async fn setup() -> (TestStack, Api, Queue) {
+    e2e_tests::show_logs_on_failure();
     let mut scenario = Scenario::small_test();
     scenario.start = TUESDAY.parse().unwrap();
     scenario.dnc_groups[0]

@@ -439,7 +439,7 @@ impl IntakeStore {
                 let mut item = item.clone();
                 item.remove("pk");
                 item.remove("sk");
-                let record: AuditRecord = serde_dynamo::from_item(item)
+                let record = AuditRecord::from_item(item)
                     .map_err(|e| StoreError::corrupt(&self.audit_table, e))?;
                 if let Some(Value::Array(chunk)) = record.details.get("items") {
                     items.extend(chunk.iter().cloned());
