@@ -39,6 +39,10 @@ pub struct Config {
     pub cxone_api_version: String,
     /// `CXONE_ISSUER`, default `https://cxone.niceincontact.com`.
     pub cxone_issuer: String,
+    /// `CXONE_CALLS_PER_SECOND`: the CXone calls per second that every
+    /// invocation of every function shares (a budget in the state table);
+    /// unset or 0: no shared budget (each call still honours CXone's 429).
+    pub cxone_calls_per_second: Option<u32>,
 }
 
 impl Config {
@@ -72,6 +76,22 @@ impl Config {
                 reason: "must be an http(s) URL".into(),
             });
         }
+        let calls_per_second = match lookup("CXONE_CALLS_PER_SECOND")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+        {
+            None => None,
+            Some(v) => match v.parse::<u32>() {
+                Ok(0) => None,
+                Ok(n) if n <= 10_000 => Some(n),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "CXONE_CALLS_PER_SECOND",
+                        reason: "must be a whole number from 0 to 10000".into(),
+                    })
+                }
+            },
+        };
         Ok(Self {
             cxone_secret_id: required("CXONE_SECRET_ID")?,
             audit_table: required("AUDIT_TABLE")?,
@@ -79,6 +99,7 @@ impl Config {
             idempotency_table: required("IDEMPOTENCY_TABLE")?,
             cxone_api_version: optional("CXONE_API_VERSION", DEFAULT_API_VERSION),
             cxone_issuer: issuer.trim_end_matches('/').to_owned(),
+            cxone_calls_per_second: calls_per_second,
         })
     }
 }
@@ -115,6 +136,36 @@ mod tests {
         let err = Config::from_lookup(env(&FULL[..3])).unwrap_err();
         assert_eq!(err, ConfigError::Missing("IDEMPOTENCY_TABLE"));
         assert!(err.to_string().contains("IDEMPOTENCY_TABLE"));
+    }
+
+    #[test]
+    fn the_shared_call_budget_is_optional_and_checked() {
+        assert_eq!(
+            Config::from_lookup(env(FULL))
+                .unwrap()
+                .cxone_calls_per_second,
+            None
+        );
+        for (value, expected) in [("0", None), ("25", Some(25)), (" 7 ", Some(7))] {
+            let mut pairs = FULL.to_vec();
+            pairs.push(("CXONE_CALLS_PER_SECOND", value));
+            let c = Config::from_lookup(env(&pairs)).unwrap();
+            assert_eq!(c.cxone_calls_per_second, expected, "{value}");
+        }
+        for bad in ["-1", "1.5", "lots", "20000"] {
+            let mut pairs = FULL.to_vec();
+            pairs.push(("CXONE_CALLS_PER_SECOND", bad));
+            assert!(
+                matches!(
+                    Config::from_lookup(env(&pairs)),
+                    Err(ConfigError::Invalid {
+                        name: "CXONE_CALLS_PER_SECOND",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

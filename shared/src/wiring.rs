@@ -7,7 +7,11 @@ use crate::cxone::{ClientSettings, CxoneClient, CxoneError};
 use crate::idempotency::IdempotencyStore;
 use crate::secret::{SecretSource, SecretsManagerSource, DEFAULT_SECRET_TTL};
 use crate::store::audit::AuditStore;
+use crate::store::rate_budget::RateBudget;
 use crate::store::state::StateStore;
+
+/// The name of the shared CXone call budget in the state table.
+pub const CXONE_BUDGET: &str = "cxone";
 
 /// Why a function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -53,10 +57,17 @@ impl Deps {
             config.cxone_issuer.clone(),
             config.cxone_api_version.clone(),
         );
-        let cxone = Arc::new(
-            CxoneClient::new(settings, secrets.clone())
-                .map_err(|e| StartupError::Cxone(Box::new(e)))?,
-        );
+        let mut client = CxoneClient::new(settings, secrets.clone())
+            .map_err(|e| StartupError::Cxone(Box::new(e)))?;
+        if let Some(per_second) = config.cxone_calls_per_second {
+            client = client.with_rate_budget(Arc::new(RateBudget::new(
+                dynamo.clone(),
+                config.state_table.clone(),
+                CXONE_BUDGET,
+                per_second,
+            )));
+        }
+        let cxone = Arc::new(client);
         Ok(Self {
             config,
             dynamo,

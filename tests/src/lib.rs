@@ -133,6 +133,7 @@ impl TestStack {
             idempotency_table: tables.idempotency.clone(),
             cxone_api_version: shared::config::DEFAULT_API_VERSION.into(),
             cxone_issuer: sim.base_url(),
+            cxone_calls_per_second: None,
         };
         TestStack {
             sim,

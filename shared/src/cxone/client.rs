@@ -21,6 +21,7 @@ use super::settings::{ClientSettings, PAGE_SIZE};
 use super::transport::{parse_body, truncate, ErrorBody, RawResponse, RetryPolicy, Transport};
 use crate::deadline::Deadline;
 use crate::secret::SecretSource;
+use crate::store::rate_budget::RateBudget;
 
 /// Most pages followed for one list before the client gives up (a CXone
 /// paging bug must not keep a Lambda busy until its deadline).
@@ -107,6 +108,18 @@ impl CxoneClient {
                 auth: Auth::new(secrets),
             }),
         })
+    }
+
+    /// Makes every call of this client (and of its clones) wait for its
+    /// place in `budget`, the calls per second shared with every other
+    /// invocation, and tell it of CXone's 429 answers. Set once, before the
+    /// first call; a second budget is ignored.
+    #[must_use]
+    pub fn with_rate_budget(self, budget: Arc<RateBudget>) -> Self {
+        if self.inner.transport.budget.set(budget).is_err() {
+            warn!("the CXone client already has a call budget; the new one is ignored");
+        }
+        self
     }
 
     /// The settings this client runs with.

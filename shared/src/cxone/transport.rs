@@ -7,6 +7,7 @@
 //! and it uses neither of them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -18,6 +19,7 @@ use super::de::value_as_string;
 use super::error::CxoneError;
 use super::settings::{ClientSettings, MIN_ATTEMPT_TIME};
 use crate::deadline::Deadline;
+use crate::store::rate_budget::{BudgetError, RateBudget};
 
 /// Longest error text kept from a CXone answer.
 const MAX_MESSAGE_CHARS: usize = 500;
@@ -51,6 +53,8 @@ pub(crate) struct Transport {
     /// The connection pool (shared across warm invocations).
     pub(crate) http: reqwest::Client,
     retries: AtomicU64,
+    /// The calls per second shared with every other invocation, when set.
+    pub(crate) budget: OnceLock<Arc<RateBudget>>,
 }
 
 impl Transport {
@@ -60,6 +64,7 @@ impl Transport {
             settings,
             http,
             retries: AtomicU64::new(0),
+            budget: OnceLock::new(),
         }
     }
 
@@ -107,6 +112,8 @@ impl Transport {
                 timeout: remaining.min(self.settings.request_timeout),
                 limited_by_deadline: remaining < self.settings.request_timeout,
             };
+            // Boxed: keeps the futures of every CXone call shallow.
+            Box::pin(self.admit(label, deadline)).await?;
             let failure = match send(&build, attempt.timeout).await {
                 Ok((raw, retry_after)) => attempt.judge_answer(raw, retry_after),
                 Err(err) => attempt.judge_error(err),
@@ -115,6 +122,9 @@ impl Transport {
                 Judged::Done(result) => return result,
                 Judged::Retry(failure) => failure,
             };
+            if failure.status == Some(429) {
+                Box::pin(self.record_throttling(failure.retry_after)).await;
+            }
             let Some(wait) = self.backoff(number, failure.retry_after) else {
                 return Err(failure.cause);
             };
@@ -137,6 +147,54 @@ impl Transport {
             self.count_retry();
             tokio::time::sleep(wait).await;
             last_cause = Some(failure.cause);
+        }
+    }
+
+    /// Waits for the call's place in the shared budget, if one is set. A
+    /// budget that cannot be read lets the call through (CXone's own 429
+    /// still protects the tenant); no room before the deadline is a
+    /// [`CxoneError::RateLimited`] without any request sent.
+    async fn admit(&self, label: &str, deadline: &Deadline) -> Result<(), CxoneError> {
+        let Some(budget) = self.budget.get() else {
+            return Ok(());
+        };
+        match budget.admit(deadline).await {
+            Ok(admitted) => {
+                if admitted.waited > Duration::from_millis(100) {
+                    debug!(
+                        path = label,
+                        waited_ms = admitted.waited.as_millis() as u64,
+                        "waited for the shared CXone call budget"
+                    );
+                }
+                Ok(())
+            }
+            Err(BudgetError::NoTime { waited_ms }) => {
+                warn!(
+                    path = label,
+                    waited_ms, "no CXone call budget before the deadline"
+                );
+                Err(CxoneError::RateLimited {
+                    path: label.to_owned(),
+                    attempts: 0,
+                    retry_after: None,
+                })
+            }
+            Err(BudgetError::Store(e)) => {
+                warn!(path = label, error = %e, "the shared CXone call budget could not be read; calling anyway");
+                Ok(())
+            }
+        }
+    }
+
+    /// Tells every invocation sharing the budget that CXone answered 429:
+    /// they all hold back until its `Retry-After` (1 s when it gave none).
+    async fn record_throttling(&self, retry_after: Option<Duration>) {
+        if let Some(budget) = self.budget.get() {
+            let wait = retry_after.unwrap_or(Duration::from_secs(1));
+            if let Err(e) = budget.throttled(wait).await {
+                warn!(error = %e, "could not record CXone's 429 in the shared budget");
+            }
         }
     }
 

@@ -2,7 +2,9 @@
 //!
 //! - [`audit`]: the append-only audit trail (one item per decision or change);
 //! - [`state`]: campaign configs, per-campaign write leases, and the values the
-//!   bundle last wrote to each CXone field (with human-override holds).
+//!   bundle last wrote to each CXone field (with human-override holds);
+//! - [`rate_budget`]: the calls per second to CXone shared by every
+//!   concurrent invocation.
 //!
 //! Table layouts are defined once, in `template.yaml`; local tables are made
 //! from that file (see `infra/local-stack`). Keys used here:
@@ -13,6 +15,7 @@ pub mod audit;
 pub mod events;
 pub mod failover;
 pub mod intake;
+pub mod rate_budget;
 pub mod state;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
