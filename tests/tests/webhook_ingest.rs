@@ -290,24 +290,28 @@ async fn single_event_and_batch_are_accepted_and_counted() {
     assert_eq!(stored["data"]["outcome"], "abandoned");
     assert!(store.get_event("never-sent").await.unwrap().is_none());
 
-    // Item layout: the counter of minute(-2) under CAMPAIGN#<skill>.
-    let item = stack
+    // Item layout: the counter of minute(-2) under CAMPAIGN#<skill>, in one
+    // shard `COUNTS#<minute>#<shard>` (one delivery wrote that minute).
+    let items = stack
         .dynamo
-        .get_item()
+        .query()
         .table_name(&stack.state_table)
-        .key(
-            "pk",
+        .key_condition_expression("pk = :pk AND begins_with(sk, :minute)")
+        .expression_attribute_values(
+            ":pk",
             aws_sdk_dynamodb::types::AttributeValue::S(format!("CAMPAIGN#{SKILL}")),
         )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("COUNTS#2025-03-04T11:58".into()),
+        .expression_attribute_values(
+            ":minute",
+            aws_sdk_dynamodb::types::AttributeValue::S("COUNTS#2025-03-04T11:58#".into()),
         )
         .send()
         .await
         .unwrap()
-        .item
-        .expect("counter item");
+        .items
+        .unwrap_or_default();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let item = &items[0];
     assert_eq!(item["abandoned"].as_n().unwrap(), "1");
     assert_eq!(item["no_answer"].as_n().unwrap(), "1");
     assert_eq!(item["events"].as_n().unwrap(), "2");

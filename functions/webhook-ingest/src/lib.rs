@@ -20,8 +20,12 @@
 //!    retry counts what was stored as duplicates).
 //!
 //! EMF metrics per request: `WebhookAccepted`, `WebhookDuplicates`,
-//! `WebhookRejected` (with `WebhookRejectedSignature`, `...Body`, `...TooLarge`)
-//! and `WebhookStorageFailures`. No input, however malformed, panics.
+//! `WebhookRejected` (with `WebhookRejectedSignature`, `...Body`, `...TooLarge`),
+//! `WebhookStorageFailures`, and the write path's round trips:
+//! `WebhookTransactions` (`TransactWriteItems` sent, about one per 49 events)
+//! and `WebhookTransactionConflicts` (of those, cancelled by a concurrent
+//! writer; near zero while the counters' shards keep writers apart). No
+//! input, however malformed, panics.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -193,6 +197,8 @@ impl std::fmt::Debug for WebhookIngest {
 struct Tally {
     accepted: usize,
     duplicates: usize,
+    transactions: usize,
+    conflicts: usize,
     rejected_signature: bool,
     rejected_body: bool,
     rejected_too_large: bool,
@@ -341,13 +347,19 @@ impl WebhookIngest {
             Ok(Ok(RecordOutcome {
                 accepted,
                 duplicates,
+                transactions,
+                conflicts,
             })) => {
                 tally.accepted = accepted;
                 tally.duplicates = duplicates;
+                tally.transactions = transactions;
+                tally.conflicts = conflicts;
                 tracing::info!(
                     events = events.len(),
                     accepted,
                     duplicates,
+                    transactions,
+                    conflicts,
                     "webhook events stored"
                 );
                 json_response(
@@ -490,6 +502,16 @@ fn emit_metrics(tally: &Tally, timestamp_ms: i64) {
     let rejected = tally.rejected_signature || tally.rejected_body || tally.rejected_too_large;
     m.put("WebhookAccepted", tally.accepted as f64, Unit::Count)
         .put("WebhookDuplicates", tally.duplicates as f64, Unit::Count)
+        .put(
+            "WebhookTransactions",
+            tally.transactions as f64,
+            Unit::Count,
+        )
+        .put(
+            "WebhookTransactionConflicts",
+            tally.conflicts as f64,
+            Unit::Count,
+        )
         .put(
             "WebhookRejected",
             if rejected { 1.0 } else { 0.0 },

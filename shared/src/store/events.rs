@@ -1,25 +1,38 @@
-//! Webhook events in the state table: dedupe records and per-minute counters.
+//! Webhook events in the state table: dedupe records, per-minute campaign
+//! counters (sharded) and per-number attempt counters.
 //!
 //! # Items (state table)
 //! - `pk = EVENT#<eventId>`, `sk = EVENT`: the dedupe record of one event:
 //!   `body` (the event object as received, JSON; its `type`, `skillId`,
 //!   `occurredAt` are in there), `receivedAt` (RFC 3339, the request time) and
 //!   `ttl` (Unix seconds).
-//! - `pk = CAMPAIGN#<skillId>`, `sk = COUNTS#<YYYY-MM-DDTHH:MM>` (the UTC minute
-//!   of `occurredAt`): numeric attributes [`Counts::FIELDS`] (`events`,
-//!   `success`, `failure`, `abandoned`, `no_answer`, `machine`, `busy`,
-//!   `other`, `talk_seconds`, `wrap_seconds`, `s_started`, `s_stopped`,
-//!   `m_reports`, `m_interval_seconds`, `m_dials`, `m_connects`, `m_abandons`,
+//! - `pk = CAMPAIGN#<skillId>`, `sk = COUNTS#<YYYY-MM-DDTHH:MM>#<shard>` (the
+//!   UTC minute of `occurredAt`; the shard two digits, `00` to `63`, see "No
+//!   hot item"): numeric attributes [`Counts::FIELDS`] (`events`, `success`,
+//!   `failure`, `abandoned`, `no_answer`, `machine`, `busy`, `other`,
+//!   `talk_seconds`, `wrap_seconds`, `s_started`, `s_stopped`, `m_reports`,
+//!   `m_interval_seconds`, `m_dials`, `m_connects`, `m_abandons`,
 //!   `m_successes`, `m_failures`), each present once non-zero and grown only by
-//!   atomic `ADD`, plus `ttl`.
+//!   atomic `ADD`, plus `ttl`. A minute's counts are the **sum of its items**:
+//!   its shards, and the unsharded `COUNTS#<YYYY-MM-DDTHH:MM>` that versions
+//!   before sharding wrote (still read and summed, never written again), so a
+//!   deploy loses no minute. [`EventStore::minute_counts`] and
+//!   [`EventStore::window_counts`] sum them; every reader goes through them.
+//! - `pk = PHONE#<E.164>`, `sk = ATTEMPTS#<YYYY-MM-DDTHH:MM>` (the UTC minute
+//!   of `occurredAt`): `attempts`, the `contact.completed` events that carried
+//!   this `phoneNumber` in that minute (every outcome is a call made), grown
+//!   by `ADD`, plus `ttl`. [`EventStore::attempts_between`] sums them over a
+//!   window: the states that cap calls per 24 hours are checked against it.
 //!
 //! # Why every event is counted exactly once
 //! Each event's dedupe record is created by a `Put` conditioned on
-//! `attribute_not_exists(pk)`, and its contribution to its minute's counter is
-//! an `ADD` in the **same `TransactWriteItems`**. A transaction is atomic and
-//! serialisable: either the record is created and the counter grows, or
-//! neither happens. Hence, at every instant, *the counter holds exactly the
-//! contributions of the events whose records exist*:
+//! `attribute_not_exists(pk)`, and its contributions to its minute's counter
+//! (one shard item) and to its number's attempt counter are `ADD`s in the
+//! **same `TransactWriteItems`**. A transaction is atomic and serialisable:
+//! either the record is created and the counters grow, or nothing happens.
+//! Hence, at every instant, *the sum of a minute's counter items holds exactly
+//! the contributions of the events whose records exist*, and so does each
+//! number's attempt counter:
 //! - a duplicate (a retry, the same event in another batch, or twice in one
 //!   batch) finds its record, its condition fails, and it is dropped before
 //!   the transaction is retried without it, so it adds nothing (duplicates
@@ -34,33 +47,74 @@
 //! - an SDK-level retry of a transaction that did commit carries the same
 //!   client request token (the SDK fills it in), so DynamoDB answers success
 //!   without applying it twice;
-//! - order does not matter: `ADD` commutes.
+//! - order does not matter: `ADD` commutes;
+//! - sharding moves a contribution, never doubles or drops it: a transaction
+//!   adds to one shard per (campaign, minute), chosen before it is sent; one
+//!   retried after a cancellation (which applied nothing) may choose another;
+//!   readers sum every item of the minute, so the choice never changes a
+//!   count. A transaction's contribution to one minute is one item, so a
+//!   reader sees it whole or not at all.
 //!
 //! The answer to the sender (202) is given only after every transaction of the
 //! body committed; on any storage failure the handler answers 503, and the
 //! sender's retry counts the already-committed events as duplicates.
 //!
-//! - `pk = PHONE#<E.164>`, `sk = ATTEMPTS#<YYYY-MM-DDTHH:MM>` (the UTC minute
-//!   of `occurredAt`): `attempts`, the `contact.completed` events that carried
-//!   this `phoneNumber` in that minute (every outcome is a call made), grown
-//!   by `ADD` in the same transaction as the event's dedupe record, plus
-//!   `ttl`. [`EventStore::attempts_between`] sums them over a window: the
-//!   states that cap calls per 24 hours are checked against it.
+//! The guarantee lasts as long as the dedupe record: its TTL is the later of
+//! the counter's expiry and 7 days after receipt, so a record never expires
+//! while the counter it was added to can still be read.
 //!
-//! One transaction takes at most [`EVENTS_PER_TRANSACTION`] (50) events and at
-//! most [`MAX_TRANSACTION_ITEMS`] (100, DynamoDB's limit) items: one put per
-//! event, one counter update per distinct campaign and minute and one per
-//! distinct number and minute (a transaction may touch an item only once). A cancelled transaction's `CancellationReasons` say which puts failed
+//! # What a transaction holds, and the round trips
+//! At most [`MAX_TRANSACTION_ITEMS`] (100, DynamoDB's limit) items, each
+//! touched once: one conditional `Put` per event, one `ADD` per distinct
+//! (campaign, minute) on the transaction's shard, and one `ADD` per distinct
+//! (number, minute) of its `contact.completed` events with a `phoneNumber`.
+//! Events sorted by campaign and minute fill transactions greedily (no other
+//! cap on events; the body's 256 KiB keeps a transaction far under
+//! DynamoDB's 4 MB). An event is two items when it brings a new number (the
+//! realistic case: every event of a batch a different number), one
+//! otherwise, so a transaction takes 49 such events (in one minute or two),
+//! 98 or 99 without numbers, and 33 in the worst case (every event its own
+//! campaign, minute and number). A 500-event body of distinct numbers
+//! is `ceil(500 / 49)` = 11 `TransactWriteItems`, within the bound of one per
+//! 25 events, plus one consistent `BatchGetItem` per 100 distinct events
+//! (below); a redelivered body is those reads and no write. Each cancelled
+//! transaction (a duplicate that raced past the read, a conflict) costs one
+//! more round trip. `tests/tests/webhook_round_trips.rs` counts them.
+//!
+//! The attempt counters stay one item per number and minute: the per-state
+//! caps on calls per 24 hours need one number's exact count from one
+//! strongly consistent `Query` ([`EventStore::attempts_between`]); an item
+//! holding several numbers would make that read carry other numbers' counts
+//! (and a busy item again), and a transaction could still touch it only once.
+//!
+//! A cancelled transaction's `CancellationReasons` say which puts failed
 //! their condition; those events are duplicates and the rest is retried. Known
 //! duplicates are dropped before writing (one consistent `BatchGetItem` per
 //! 100 events) so that retried batches do not cancel transaction after
 //! transaction; that read is an optimisation, never the guarantee.
 //!
-//! The guarantee lasts as long as the dedupe record: its TTL is the later of
-//! the counter's expiry and 7 days after receipt, so a record never expires
-//! while the counter it was added to can still be read.
+//! # No hot item
+//! Concurrent transactions that touch one item conflict (DynamoDB cancels one
+//! with `TransactionConflict`), so one counter item per campaign and minute
+//! would serialise a busy campaign's deliveries. The counter is split in
+//! [`COUNTER_SHARDS`] items. Each store draws a preferred shard at random when
+//! it is made (in Lambda, once per sandbox, whose invocations run one at a
+//! time), and each of its transactions takes that shard, or the next one no
+//! other transaction of the same process has in flight. A transaction
+//! cancelled by a conflict means another writer (another sandbox) uses the
+//! shard: the store draws another preferred shard before retrying. So
+//! concurrent deliveries for one campaign write different items, and a quiet
+//! campaign still writes one item per minute, which keeps reads small (a
+//! minute is read as one item per sandbox that wrote in it, at most 64).
+//! 64 shards: more than webhook-ingest's reserved concurrency (50), so even
+//! every sandbox writing one campaign at once can hold a shard of its own.
+//! The partition `CAMPAIGN#<skillId>` stays cool too: 1,000 events/s in
+//! deliveries of 25 or more are at most 40 transactions a second, each
+//! adding to one or two counter items (2 write units each), far within a
+//! partition's 1,000 write units a second.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -75,11 +129,12 @@ pub use crate::webhook::Counts;
 mod attempts;
 mod reads;
 
-/// Events per `TransactWriteItems` at most.
-pub const EVENTS_PER_TRANSACTION: usize = 50;
 /// Items per `TransactWriteItems` at most (DynamoDB's limit): puts, campaign
 /// counter updates and per-number attempt updates together.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
+/// Items a campaign's counter of one minute is split in (see the module's
+/// "No hot item"). At most 64 (the in-flight bookkeeping is per shard).
+pub const COUNTER_SHARDS: u32 = 64;
 /// How long a number's per-minute attempt counter lives after that minute:
 /// longer than the 24-hour window the state caps are counted over.
 pub const ATTEMPT_RETENTION: TimeDelta = TimeDelta::days(2);
@@ -93,9 +148,22 @@ const BATCH_GET_KEYS: usize = 100;
 /// throttling inside the transaction) before the body is answered 503.
 pub const MAX_TRANSIENT_ATTEMPTS: u32 = 5;
 
-/// Sort key of a counter item.
+/// Sort key of a minute's unsharded counter item, written by versions before
+/// sharding and still read; also the prefix of the minute's shards.
 pub fn counter_sk(minute: &str) -> String {
     format!("COUNTS#{minute}")
+}
+
+/// Sort key of one shard of a minute's counter.
+pub fn counter_shard_sk(minute: &str, shard: u32) -> String {
+    format!("COUNTS#{minute}#{shard:02}")
+}
+
+/// The minute (`YYYY-MM-DDTHH:MM`) of a counter item's sort key, sharded or
+/// not; `None` for any other sort key.
+pub fn counter_minute(sk: &str) -> Option<&str> {
+    let rest = sk.strip_prefix("COUNTS#")?;
+    Some(rest.split_once('#').map_or(rest, |(minute, _)| minute))
 }
 
 /// Partition key of a number's attempt counters.
@@ -117,7 +185,7 @@ fn attempted_number(event: &Event) -> Option<&str> {
 }
 
 /// Splits `events` (sorted by campaign and minute) into transactions of at
-/// most [`EVENTS_PER_TRANSACTION`] events and [`MAX_TRANSACTION_ITEMS`] items.
+/// most [`MAX_TRANSACTION_ITEMS`] items (see the module's documentation).
 fn transaction_chunks<'a>(events: &[&'a Event]) -> Vec<Vec<&'a Event>> {
     let mut chunks = Vec::new();
     let mut current: Vec<&'a Event> = Vec::new();
@@ -133,9 +201,7 @@ fn transaction_chunks<'a>(events: &[&'a Event]) -> Vec<Vec<&'a Event>> {
                 .as_ref()
                 .map_or(0, |p| usize::from(!phones.contains(p)));
         let items = current.len() + buckets.len() + phones.len();
-        if !current.is_empty()
-            && (current.len() >= EVENTS_PER_TRANSACTION || items + added > MAX_TRANSACTION_ITEMS)
-        {
+        if !current.is_empty() && items + added > MAX_TRANSACTION_ITEMS {
             chunks.push(std::mem::take(&mut current));
             buckets.clear();
             phones.clear();
@@ -150,6 +216,80 @@ fn transaction_chunks<'a>(events: &[&'a Event]) -> Vec<Vec<&'a Event>> {
         chunks.push(current);
     }
     chunks
+}
+
+/// The counter shards of one store (shared by its clones): the one it
+/// prefers, and how many of its transactions have each in flight.
+#[derive(Debug)]
+struct ShardPicker {
+    state: Mutex<ShardState>,
+}
+
+#[derive(Debug)]
+struct ShardState {
+    preferred: u32,
+    in_flight: [u32; COUNTER_SHARDS as usize],
+}
+
+impl ShardPicker {
+    fn new() -> Self {
+        Self {
+            state: Mutex::new(ShardState {
+                preferred: rand::random_range(0..COUNTER_SHARDS),
+                in_flight: [0; COUNTER_SHARDS as usize],
+            }),
+        }
+    }
+
+    /// A shard for a transaction: the preferred one, or the next one no
+    /// transaction of this store has in flight; never `avoid` (a shard that
+    /// just conflicted) unless every shard is taken.
+    fn take(self: &Arc<Self>, avoid: Option<u32>) -> ShardLease {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if avoid == Some(state.preferred) {
+            // Another writer uses it: move elsewhere, at random.
+            state.preferred =
+                (state.preferred + 1 + rand::random_range(0..COUNTER_SHARDS - 1)) % COUNTER_SHARDS;
+        }
+        let preferred = state.preferred;
+        let shard = (0..COUNTER_SHARDS)
+            .map(|k| (preferred + k) % COUNTER_SHARDS)
+            .find(|s| state.in_flight[*s as usize] == 0 && Some(*s) != avoid)
+            .unwrap_or(preferred);
+        state.in_flight[shard as usize] += 1;
+        ShardLease {
+            picker: self.clone(),
+            shard,
+        }
+    }
+
+    fn release(&self, shard: u32) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = &mut state.in_flight[shard as usize];
+        *n = n.saturating_sub(1);
+    }
+}
+
+/// The shard one `record` call writes its counters to, held while it runs.
+#[derive(Debug)]
+struct ShardLease {
+    picker: Arc<ShardPicker>,
+    shard: u32,
+}
+
+impl ShardLease {
+    /// After a transaction conflict: another shard (see [`ShardPicker::take`]).
+    fn move_on(&mut self) {
+        let next = self.picker.take(Some(self.shard));
+        // The old lease is dropped (released) by the assignment.
+        *self = next;
+    }
+}
+
+impl Drop for ShardLease {
+    fn drop(&mut self) {
+        self.picker.release(self.shard);
+    }
 }
 
 /// Partition key of an event's dedupe record.
@@ -167,6 +307,10 @@ pub struct RecordOutcome {
     pub accepted: usize,
     /// Events already stored (earlier delivery, or twice in this body): not counted again.
     pub duplicates: usize,
+    /// `TransactWriteItems` sent (the write round trips), cancelled ones included.
+    pub transactions: usize,
+    /// Of those, cancelled by a transaction conflict (another writer on an item).
+    pub conflicts: usize,
 }
 
 /// Dedupe records and per-minute counters of webhook events.
@@ -175,6 +319,7 @@ pub struct EventStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
     precheck: bool,
+    shards: Arc<ShardPicker>,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -227,12 +372,13 @@ fn build_err(table: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 impl EventStore {
-    /// A store on the state `table`.
+    /// A store on the state `table`, with a preferred counter shard of its own.
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
             precheck: true,
+            shards: Arc::new(ShardPicker::new()),
         }
     }
 
@@ -293,27 +439,32 @@ impl EventStore {
                     .collect();
             }
         }
+        if unique.is_empty() {
+            return Ok(outcome);
+        }
         // Events of one campaign and minute together: fewer counter updates per transaction.
         unique.sort_by_cached_key(|e| (e.skill_id, e.minute()));
+        let mut shard = self.shards.take(None);
         for chunk in transaction_chunks(&unique) {
-            let (accepted, duplicates) = self.record_chunk(&chunk, received_at).await?;
-            outcome.accepted += accepted;
-            outcome.duplicates += duplicates;
+            self.record_chunk(&chunk, received_at, &mut shard, &mut outcome)
+                .await?;
         }
         Ok(outcome)
     }
 
-    /// One transaction's worth: returns (accepted, duplicates).
+    /// One transaction's worth, added to `outcome`.
     async fn record_chunk(
         &self,
         chunk: &[&Event],
         received_at: DateTime<Utc>,
-    ) -> Result<(usize, usize), StoreError> {
+        shard: &mut ShardLease,
+        outcome: &mut RecordOutcome,
+    ) -> Result<(), StoreError> {
         let mut pending: Vec<&Event> = chunk.to_vec();
-        let mut duplicates = 0usize;
         let mut transient_failures = 0u32;
         while !pending.is_empty() {
-            let items = self.transaction_items(&pending, received_at)?;
+            let items = self.transaction_items(&pending, received_at, shard.shard)?;
+            outcome.transactions += 1;
             let result = self
                 .client
                 .transact_write_items()
@@ -321,7 +472,10 @@ impl EventStore {
                 .send()
                 .await;
             let err = match result {
-                Ok(_) => return Ok((pending.len(), duplicates)),
+                Ok(_) => {
+                    outcome.accepted += pending.len();
+                    return Ok(());
+                }
                 Err(err) => err,
             };
             let cancelled = match err.as_service_error() {
@@ -351,7 +505,7 @@ impl EventStore {
                 existing = self.existing_records(&pending).await?;
             }
             if !existing.is_empty() {
-                duplicates += existing.len();
+                outcome.duplicates += existing.len();
                 pending = pending
                     .into_iter()
                     .enumerate()
@@ -373,9 +527,14 @@ impl EventStore {
                     message: format!("transaction refused: {codes:?}"),
                 });
             }
-            // Cancelled for another reason (transaction conflict with a
-            // concurrent writer of the same counter, throttling): nothing was
-            // applied; back off and try again, within bounds.
+            // Cancelled for another reason (a transaction conflict with a
+            // concurrent writer, throttling): nothing was applied; back off
+            // and try again, within bounds. A conflict most likely means
+            // another writer uses this counter shard: move to another.
+            if codes.contains(&"TransactionConflict") {
+                outcome.conflicts += 1;
+                shard.move_on();
+            }
             transient_failures += 1;
             tracing::warn!(attempt = transient_failures, reasons = ?codes, "event transaction cancelled");
             if transient_failures >= MAX_TRANSIENT_ATTEMPTS {
@@ -389,17 +548,18 @@ impl EventStore {
             let jitter = rand::random::<u64>() % base;
             tokio::time::sleep(Duration::from_millis(base + jitter)).await;
         }
-        Ok((0, duplicates))
+        Ok(())
     }
 
     /// The transaction for `events`: one conditional put per event (first, in
-    /// order), then one `ADD` per distinct (campaign, minute), then one per
-    /// distinct (number, minute) of the `contact.completed` events with a
-    /// `phoneNumber`.
+    /// order), then one `ADD` per distinct (campaign, minute) on counter shard
+    /// `shard`, then one per distinct (number, minute) of the
+    /// `contact.completed` events with a `phoneNumber`.
     fn transaction_items(
         &self,
         events: &[&Event],
         received_at: DateTime<Utc>,
+        shard: u32,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut items = Vec::with_capacity(events.len() * 2);
         let mut buckets: BTreeMap<Bucket, (Counts, DateTime<Utc>)> = BTreeMap::new();
@@ -453,7 +613,10 @@ impl EventStore {
             }
             let update = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(campaign_pk(skill_id), counter_sk(&minute))))
+                .set_key(Some(key(
+                    campaign_pk(skill_id),
+                    counter_shard_sk(&minute, shard),
+                )))
                 .update_expression(expression)
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
@@ -552,6 +715,43 @@ mod tests {
     fn keys() {
         assert_eq!(event_pk("abc"), "EVENT#abc");
         assert_eq!(counter_sk("2025-01-01T00:00"), "COUNTS#2025-01-01T00:00");
+        assert_eq!(
+            counter_shard_sk("2025-01-01T00:00", 7),
+            "COUNTS#2025-01-01T00:00#07"
+        );
+        assert_eq!(
+            counter_shard_sk("2025-01-01T00:00", COUNTER_SHARDS - 1),
+            "COUNTS#2025-01-01T00:00#63"
+        );
+        for sk in ["COUNTS#2025-01-01T00:00", "COUNTS#2025-01-01T00:00#07"] {
+            assert_eq!(counter_minute(sk), Some("2025-01-01T00:00"));
+        }
+        assert_eq!(counter_minute("CONFIG"), None);
+        // A minute's items (unsharded first, then its shards) sort together,
+        // before the next minute's, inside the readers' query range.
+        let mut sks = [
+            counter_shard_sk("2025-01-01T00:01", 0),
+            counter_shard_sk("2025-01-01T00:00", 63),
+            counter_sk("2025-01-01T00:01"),
+            counter_shard_sk("2025-01-01T00:00", 0),
+            counter_sk("2025-01-01T00:00"),
+        ];
+        sks.sort();
+        let minutes: Vec<&str> = sks.iter().filter_map(|sk| counter_minute(sk)).collect();
+        assert_eq!(
+            minutes,
+            [
+                "2025-01-01T00:00",
+                "2025-01-01T00:00",
+                "2025-01-01T00:00",
+                "2025-01-01T00:01",
+                "2025-01-01T00:01"
+            ]
+        );
+        assert!(
+            counter_shard_sk("2025-01-01T00:00", 63) < reads::last_counter_sk("2025-01-01T00:00")
+        );
+        assert!(reads::last_counter_sk("2025-01-01T00:00") < counter_sk("2025-01-01T00:01"));
     }
 
     fn completed(id: &str, skill: i64, minute: u32, phone: Option<&str>) -> Event {
@@ -567,25 +767,93 @@ mod tests {
             .remove(0)
     }
 
+    fn sizes(events: &[Event]) -> Vec<usize> {
+        let mut refs: Vec<&Event> = events.iter().collect();
+        refs.sort_by_cached_key(|e| (e.skill_id, e.minute()));
+        transaction_chunks(&refs).iter().map(Vec::len).collect()
+    }
+
     #[test]
     fn transactions_never_exceed_100_items() {
-        // 50 events, each in its own minute and with its own number: 150 items unsplit.
+        // Worst case: each event its own minute and number (3 items each).
         let events: Vec<Event> = (0..50)
             .map(|i| completed(&format!("e{i}"), 1, i, Some(&format!("+1617555{:04}", i))))
             .collect();
-        let refs: Vec<&Event> = events.iter().collect();
-        let chunks = transaction_chunks(&refs);
-        assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 50);
-        for chunk in &chunks {
-            assert!(chunk.len() * 3 <= MAX_TRANSACTION_ITEMS, "{}", chunk.len());
-        }
-        // Without numbers, one minute: 50 events fit one transaction.
-        let events: Vec<Event> = (0..60)
+        assert_eq!(sizes(&events), vec![33, 17]);
+        // Without numbers, one minute: 99 events and their counter.
+        let events: Vec<Event> = (0..150)
             .map(|i| completed(&format!("f{i}"), 1, 0, None))
             .collect();
-        let refs: Vec<&Event> = events.iter().collect();
-        let sizes: Vec<usize> = transaction_chunks(&refs).iter().map(Vec::len).collect();
-        assert_eq!(sizes, vec![50, 10]);
+        assert_eq!(sizes(&events), vec![99, 51]);
+    }
+
+    #[test]
+    fn a_500_event_batch_of_distinct_numbers_is_11_transactions() {
+        // One campaign, five minutes, every event a different number: two
+        // items per event, one counter per minute in the transaction.
+        let events: Vec<Event> = (0..500)
+            .map(|i| {
+                completed(
+                    &format!("g{i}"),
+                    1,
+                    i % 5,
+                    Some(&format!("+1617555{:04}", i)),
+                )
+            })
+            .collect();
+        let sizes = sizes(&events);
+        assert_eq!(sizes.len(), 11, "{sizes:?}");
+        assert!(sizes.len() <= 500usize.div_ceil(25));
+        assert!(sizes[..10].iter().all(|n| *n >= 48), "{sizes:?}");
+        // The same number twice in a minute is one attempts item.
+        let events: Vec<Event> = (0..100)
+            .map(|i| completed(&format!("h{i}"), 1, 0, Some("+16175550000")))
+            .collect();
+        assert_eq!(self::sizes(&events), vec![98, 2]);
+    }
+
+    #[test]
+    fn concurrent_transactions_of_one_store_take_different_shards() {
+        let picker = Arc::new(ShardPicker::new());
+        let preferred = picker.state.lock().unwrap().preferred;
+        let a = picker.take(None);
+        assert_eq!(a.shard, preferred, "the preferred shard when free");
+        let b = picker.take(None);
+        let c = picker.take(None);
+        assert_eq!(b.shard, (preferred + 1) % COUNTER_SHARDS);
+        assert_eq!(c.shard, (preferred + 2) % COUNTER_SHARDS);
+        drop(a);
+        // Sequential transactions (one Lambda invocation after another) stay on one shard.
+        assert_eq!(picker.take(None).shard, preferred);
+        assert_eq!(picker.take(None).shard, preferred);
+        drop((b, c));
+        let leases: Vec<ShardLease> = (0..COUNTER_SHARDS).map(|_| picker.take(None)).collect();
+        let distinct: HashSet<u32> = leases.iter().map(|l| l.shard).collect();
+        assert_eq!(distinct.len(), COUNTER_SHARDS as usize);
+        // More transactions than shards: they share the preferred one.
+        assert_eq!(picker.take(None).shard, preferred);
+    }
+
+    #[test]
+    fn a_conflict_moves_the_store_to_another_shard() {
+        let picker = Arc::new(ShardPicker::new());
+        let mut lease = picker.take(None);
+        let first = lease.shard;
+        lease.move_on();
+        assert_ne!(lease.shard, first);
+        let state = picker.state.lock().unwrap();
+        assert_eq!(state.preferred, lease.shard, "the next transactions follow");
+        assert_eq!(
+            state.in_flight.iter().sum::<u32>(),
+            1,
+            "the old shard is released"
+        );
+        drop(state);
+        drop(lease);
+        assert_eq!(
+            picker.state.lock().unwrap().in_flight.iter().sum::<u32>(),
+            0
+        );
     }
 
     #[test]

@@ -1,7 +1,14 @@
 //! Reads of what the webhook path stored: one event as received, and a
-//! campaign's per-minute counters (per minute or summed over a window).
+//! campaign's per-minute counters (per minute or summed over a window), each
+//! minute the sum of its counter items (shards and the unsharded item).
 
 use super::*;
+
+/// An upper bound of a minute's counter items: above its unsharded key and
+/// every shard, below the next minute's keys.
+pub(super) fn last_counter_sk(minute: &str) -> String {
+    format!("{}#~", counter_sk(minute))
+}
 
 impl EventStore {
     /// The stored event (as received) with this id, if its record exists.
@@ -28,8 +35,10 @@ impl EventStore {
     }
 
     /// Per-minute counters of one campaign for every minute overlapping
-    /// `[from, to)`, by minute (`YYYY-MM-DDTHH:MM`), oldest first. Minutes
-    /// without events are absent.
+    /// `[from, to)`, by minute (`YYYY-MM-DDTHH:MM`), oldest first, each the
+    /// sum of the minute's items: its shards and its unsharded item, if any
+    /// (module "Items"). One strongly consistent `Query` (one per 1 MB of
+    /// items). Minutes without events are absent.
     pub async fn minute_counts(
         &self,
         skill_id: i64,
@@ -39,10 +48,11 @@ impl EventStore {
         if to <= from {
             return Ok(Vec::new());
         }
+        // From the first minute's unsharded key (the least of its items) to
+        // past the last shard of the last minute starting before `to`.
         let first = counter_sk(&minute_key(from));
-        // The last minute starting before `to`.
-        let last = counter_sk(&minute_key(to - TimeDelta::nanoseconds(1)));
-        let mut minutes = Vec::new();
+        let last = last_counter_sk(&minute_key(to - TimeDelta::nanoseconds(1)));
+        let mut minutes: BTreeMap<String, Counts> = BTreeMap::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
             let out = self
@@ -62,9 +72,11 @@ impl EventStore {
                 let sk = item
                     .get("sk")
                     .and_then(|v| v.as_s().ok())
-                    .cloned()
+                    .map(String::as_str)
                     .unwrap_or_default();
-                let minute = sk.strip_prefix("COUNTS#").unwrap_or(&sk).to_owned();
+                let Some(minute) = counter_minute(sk) else {
+                    continue;
+                };
                 let mut counts = Counts::default();
                 for field in Counts::FIELDS {
                     if let Some(attr) = item.get(field) {
@@ -82,14 +94,14 @@ impl EventStore {
                         }
                     }
                 }
-                minutes.push((minute, counts));
+                minutes.entry(minute.to_owned()).or_default().add(&counts);
             }
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => break,
             }
         }
-        Ok(minutes)
+        Ok(minutes.into_iter().collect())
     }
 
     /// The sum of one campaign's counters over every minute overlapping
