@@ -149,6 +149,22 @@ async fn uploaded_numbers(stack: &TestStack) -> Vec<String> {
     numbers
 }
 
+/// Fails with the failures and the upload's status (its `lastError`) when
+/// the worker reported the step as failed.
+async fn assert_step_succeeded(
+    api: &Api,
+    upload_id: &str,
+    response: &aws_lambda_events::event::sqs::SqsBatchResponse,
+) {
+    if !response.batch_item_failures.is_empty() {
+        panic!(
+            "the step failed: {:?}; upload: {}",
+            response.batch_item_failures,
+            status(api, upload_id).await.1
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_large_upload_is_queued_checked_in_slices_and_loaded_once() {
     let (stack, api, queue) = setup().await;
@@ -176,12 +192,7 @@ async fn a_large_upload_is_queued_checked_in_slices_and_loaded_once() {
     // A worker short of time checks nothing and hands on to the next message.
     let (handled, response) = queue.work(&api, Duration::from_secs(8)).await;
     assert_eq!(handled, 1);
-    assert!(
-        response.batch_item_failures.is_empty(),
-        "{:?}; upload: {}",
-        response.batch_item_failures,
-        status(&api, &upload_id).await.1
-    );
+    assert_step_succeeded(&api, &upload_id, &response).await;
     let (_, mid) = status(&api, &upload_id).await;
     assert_eq!(mid["status"], "screening");
     assert_eq!(mid["checked"]["slicesDone"], 0);
@@ -189,12 +200,7 @@ async fn a_large_upload_is_queued_checked_in_slices_and_loaded_once() {
     // The next one has time for everything.
     let (handled, response) = queue.work(&api, Duration::from_secs(300)).await;
     assert_eq!(handled, 1);
-    assert!(
-        response.batch_item_failures.is_empty(),
-        "{:?}; upload: {}",
-        response.batch_item_failures,
-        status(&api, &upload_id).await.1
-    );
+    assert_step_succeeded(&api, &upload_id, &response).await;
     let (code, done) = status(&api, &upload_id).await;
     assert_eq!(code, 200, "{done}");
     assert_eq!(done["status"], "completed", "{done}");
@@ -283,12 +289,7 @@ async fn a_worker_that_meets_a_cxone_outage_records_it_and_the_retry_finishes() 
     queue.expire_delays().await;
     let (handled, response) = queue.work(&api, Duration::from_secs(300)).await;
     assert_eq!(handled, 1);
-    assert!(
-        response.batch_item_failures.is_empty(),
-        "{:?}; upload: {}",
-        response.batch_item_failures,
-        status(&api, &upload_id).await.1
-    );
+    assert_step_succeeded(&api, &upload_id, &response).await;
     let (_, done) = status(&api, &upload_id).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert!(done["lastError"].is_null());
