@@ -14,6 +14,7 @@ use aws_config::SdkConfig;
 use cxone_sim::{Scenario, SimHandle};
 use local_stack::TableNames;
 use serde_json::{json, Value};
+use shared::campaign_config::CampaignConfig;
 use shared::config::Config;
 use shared::wiring::Deps;
 
@@ -160,6 +161,20 @@ impl TestStack {
     /// The clients a function builds at cold start, for this stack.
     pub fn deps(&self) -> Deps {
         Deps::build(self.config.clone(), &self.sdk).expect("build deps")
+    }
+
+    /// Stores `body` (a campaign config as the API takes it) for `skill_id`,
+    /// as the operator `test` would have on 2026-03-01; panics when the body
+    /// is not a valid config or the config cannot be stored.
+    pub async fn put_config(&self, skill_id: i64, body: &str) {
+        let config = CampaignConfig::parse(body.as_bytes(), skill_id).expect("a valid config");
+        let at = "2026-03-01T00:00:00Z".parse().expect("a time");
+        self.deps()
+            .state()
+            .put_config(skill_id, &config, None, "test", at)
+            .await
+            .expect("the config stored")
+            .expect("no config stored before");
     }
 
     /// Environment variables for running a function binary against this stack.

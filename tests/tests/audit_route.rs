@@ -11,7 +11,6 @@ use cxone_sim::Scenario;
 use e2e_tests::{http_event, TestStack};
 use lambda_http::Body;
 use serde_json::{json, Value};
-use shared::campaign_config::CampaignConfig;
 use shared::deadline::Deadline;
 use shared::store::audit::AuditRecord;
 
@@ -25,14 +24,7 @@ fn at(s: &str) -> DateTime<Utc> {
 /// 12 records over the morning: a tuning decision every 10 minutes from
 /// 08:10 local (13:10Z) and a guard and a failover record among them.
 async fn seed(stack: &TestStack) -> Vec<AuditRecord> {
-    let config = CampaignConfig::parse(e2e_tests::config_body(None).as_bytes(), 1001).unwrap();
-    stack
-        .deps()
-        .state()
-        .put_config(1001, &config, None, "test", at("2026-03-01T00:00:00Z"))
-        .await
-        .unwrap()
-        .unwrap();
+    stack.put_config(1001, &e2e_tests::config_body(None)).await;
     let audit = stack.deps().audit();
     let mut records = Vec::new();
     for i in 0..12 {

@@ -12,7 +12,6 @@ use cxone_sim::{Fault, Scenario};
 use e2e_tests::{scheduled_event, TestStack};
 use failover_checker::{FailbackOutcome, FailoverChecker};
 use serde_json::{json, Value};
-use shared::campaign_config::CampaignConfig;
 use shared::deadline::Deadline;
 use shared::invocation::Invocation;
 use shared::store::audit::AuditRecord;
@@ -48,20 +47,7 @@ async fn configure(stack: &TestStack, zones: &[&str], states: &[&str]) {
         "failover": {"backupSkillId": 1002, "threshold": 0.15,
                      "windowMinutes": 30, "minSamples": 50, "autoFailback": false}
     });
-    let config = CampaignConfig::parse(body.to_string().as_bytes(), 1001).expect("valid config");
-    stack
-        .deps()
-        .state()
-        .put_config(
-            1001,
-            &config,
-            None,
-            "test",
-            "2026-03-01T00:00:00Z".parse().unwrap(),
-        )
-        .await
-        .expect("put config")
-        .expect("config written");
+    stack.put_config(1001, &body.to_string()).await;
 }
 
 fn invocation(id: &str, seconds: u64) -> Invocation {
@@ -441,14 +427,7 @@ async fn a_backup_that_is_a_campaign_of_its_own_is_tuned_once_as_itself() {
         "recipientTimeZones": ["America/Los_Angeles"],
         "pacing": {"targetAbandonPct": 2.0, "minRatio": 1.0, "maxRatio": 2.0}
     });
-    let config = CampaignConfig::parse(own.to_string().as_bytes(), 1002).unwrap();
-    stack
-        .deps()
-        .state()
-        .put_config(1002, &config, None, "test", at("2026-03-01T00:00:00Z"))
-        .await
-        .unwrap()
-        .unwrap();
+    stack.put_config(1002, &own.to_string()).await;
     fail_over(&stack, at("2026-03-03T17:10:00Z")).await;
     let report = tune(&stack, at("2026-03-03T17:15:00Z")).await;
     let campaigns = report["campaigns"].as_array().unwrap();

@@ -10,7 +10,6 @@ use cxone_sim::{Fault, Scenario};
 use e2e_tests::{http_event, TestStack};
 use lambda_http::Body;
 use serde_json::{json, Value};
-use shared::campaign_config::CampaignConfig;
 use shared::deadline::Deadline;
 use shared::store::events::EventStore;
 
@@ -43,20 +42,7 @@ async fn configure(stack: &TestStack) {
         "recipientStates": ["FL", "MS", "OK"],
         "pacing": {"targetAbandonPct": 2.5, "minRatio": 1.0, "maxRatio": 3.0}
     });
-    let config = CampaignConfig::parse(body.to_string().as_bytes(), 1001).unwrap();
-    stack
-        .deps()
-        .state()
-        .put_config(
-            1001,
-            &config,
-            None,
-            "test",
-            "2026-03-01T00:00:00Z".parse().unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    stack.put_config(1001, &body.to_string()).await;
 }
 
 async fn setup() -> (TestStack, Api) {

@@ -14,7 +14,6 @@ use e2e_tests::queue::Queue;
 use e2e_tests::{http_event, TestStack};
 use lambda_http::Body;
 use serde_json::{json, Value};
-use shared::campaign_config::CampaignConfig;
 use shared::deadline::Deadline;
 use shared::store::intake::key_id;
 
@@ -36,20 +35,7 @@ async fn setup() -> (TestStack, Api, Queue) {
         "recipientTimeZones": ["America/New_York"], "recipientStates": ["NY"],
         "pacing": {"targetAbandonPct": 2.5, "minRatio": 1.0, "maxRatio": 3.0}
     });
-    let config = CampaignConfig::parse(body.to_string().as_bytes(), 1001).unwrap();
-    stack
-        .deps()
-        .state()
-        .put_config(
-            1001,
-            &config,
-            None,
-            "test",
-            "2026-03-01T00:00:00Z".parse().unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    stack.put_config(1001, &body.to_string()).await;
     let queue = Queue::create(&stack).await;
     let api = Api::new(&stack.deps()).with_intake_queue(Some(queue.intake()));
     (stack, api, queue)

@@ -22,7 +22,6 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use local_stack::apigw::{ApiClock, ApiGateway, CAMPAIGN_API_ROUTES, LOCAL_SUPERVISOR};
 use local_stack::FunctionProcess;
 use serde_json::{json, Map, Value};
-use shared::campaign_config::CampaignConfig;
 use shared::deadline::Deadline;
 use shared::invocation::Invocation;
 
@@ -112,20 +111,7 @@ async fn browser(driver: &Chromedriver, profile: &std::path::Path) -> Client {
 }
 
 async fn configure(stack: &TestStack) {
-    let config = CampaignConfig::parse(e2e_tests::config_body(None).as_bytes(), 1001).unwrap();
-    stack
-        .deps()
-        .state()
-        .put_config(
-            1001,
-            &config,
-            None,
-            "test",
-            "2026-03-01T00:00:00Z".parse().unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    stack.put_config(1001, &e2e_tests::config_body(None)).await;
 }
 
 /// Tuner ticks at `times`, the simulator's clock moved to each first.

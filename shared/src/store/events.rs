@@ -396,6 +396,42 @@ impl EventStore {
         &self.table
     }
 
+    /// Every item of partition `pk` with `first <= sk <= last`, strongly
+    /// consistent, over every page; only the `projection` attributes when
+    /// given. The one reader behind the counters and the attempt counts.
+    async fn items_between(
+        &self,
+        pk: String,
+        first: &str,
+        last: &str,
+        projection: Option<&str>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":first", AttributeValue::S(first.to_owned()))
+                .expression_attribute_values(":last", AttributeValue::S(last.to_owned()))
+                .set_projection_expression(projection.map(str::to_owned))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("Query", &self.table, e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
     /// Stores and counts `events` received at `received_at`, each exactly once
     /// (see the module's documentation). Returns only when every event is
     /// durably stored (or found already stored); an error means some may have

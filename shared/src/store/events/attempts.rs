@@ -19,40 +19,19 @@ impl EventStore {
         }
         let first = attempts_sk(&minute_key(from));
         let last = attempts_sk(&minute_key(to - TimeDelta::nanoseconds(1)));
+        let items = self
+            .items_between(phone_pk(e164), &first, &last, Some("attempts"))
+            .await?;
         let mut total = 0u64;
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
-                .expression_attribute_values(":pk", s(phone_pk(e164)))
-                .expression_attribute_values(":first", s(&first))
-                .expression_attribute_values(":last", s(&last))
-                .projection_expression("attempts")
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| StoreError::dynamo("Query", &self.table, e))?;
-            for item in out.items() {
-                let count = item
-                    .get("attempts")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .ok_or_else(|| {
-                        StoreError::corrupt(
-                            &self.table,
-                            format!("attempts of {e164} is not a count"),
-                        )
-                    })?;
-                total += count;
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
+        for item in &items {
+            let count = item
+                .get("attempts")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    StoreError::corrupt(&self.table, format!("attempts of {e164} is not a count"))
+                })?;
+            total += count;
         }
         Ok(total)
     }

@@ -52,54 +52,35 @@ impl EventStore {
         // past the last shard of the last minute starting before `to`.
         let first = counter_sk(&minute_key(from));
         let last = last_counter_sk(&minute_key(to - TimeDelta::nanoseconds(1)));
+        let items = self
+            .items_between(campaign_pk(skill_id), &first, &last, None)
+            .await?;
         let mut minutes: BTreeMap<String, Counts> = BTreeMap::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
-                .expression_attribute_values(":pk", s(campaign_pk(skill_id)))
-                .expression_attribute_values(":first", s(&first))
-                .expression_attribute_values(":last", s(&last))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| StoreError::dynamo("Query", &self.table, e))?;
-            for item in out.items() {
-                let sk = item
-                    .get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                    .unwrap_or_default();
-                let Some(minute) = counter_minute(sk) else {
-                    continue;
-                };
-                let mut counts = Counts::default();
-                for field in Counts::FIELDS {
-                    if let Some(attr) = item.get(field) {
-                        let ok = attr
-                            .as_n()
-                            .map(|num| counts.set_field(field, num))
-                            .unwrap_or(false);
-                        if !ok {
-                            return Err(StoreError::corrupt(
-                                &self.table,
-                                format!(
-                                    "counter {sk} of campaign {skill_id}: {field} is not a number"
-                                ),
-                            ));
-                        }
+        for item in &items {
+            let sk = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                .unwrap_or_default();
+            let Some(minute) = counter_minute(sk) else {
+                continue;
+            };
+            let mut counts = Counts::default();
+            for field in Counts::FIELDS {
+                if let Some(attr) = item.get(field) {
+                    let ok = attr
+                        .as_n()
+                        .map(|num| counts.set_field(field, num))
+                        .unwrap_or(false);
+                    if !ok {
+                        return Err(StoreError::corrupt(
+                            &self.table,
+                            format!("counter {sk} of campaign {skill_id}: {field} is not a number"),
+                        ));
                     }
                 }
-                minutes.entry(minute.to_owned()).or_default().add(&counts);
             }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
+            minutes.entry(minute.to_owned()).or_default().add(&counts);
         }
         Ok(minutes.into_iter().collect())
     }
