@@ -114,7 +114,7 @@
 //! partition's 1,000 write units a second.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -128,6 +128,9 @@ pub use crate::webhook::Counts;
 
 mod attempts;
 mod reads;
+mod shards;
+
+use shards::{ShardLease, ShardPicker};
 
 /// Items per `TransactWriteItems` at most (DynamoDB's limit): puts, campaign
 /// counter updates and per-number attempt updates together.
@@ -216,80 +219,6 @@ fn transaction_chunks<'a>(events: &[&'a Event]) -> Vec<Vec<&'a Event>> {
         chunks.push(current);
     }
     chunks
-}
-
-/// The counter shards of one store (shared by its clones): the one it
-/// prefers, and how many of its transactions have each in flight.
-#[derive(Debug)]
-struct ShardPicker {
-    state: Mutex<ShardState>,
-}
-
-#[derive(Debug)]
-struct ShardState {
-    preferred: u32,
-    in_flight: [u32; COUNTER_SHARDS as usize],
-}
-
-impl ShardPicker {
-    fn new() -> Self {
-        Self {
-            state: Mutex::new(ShardState {
-                preferred: rand::random_range(0..COUNTER_SHARDS),
-                in_flight: [0; COUNTER_SHARDS as usize],
-            }),
-        }
-    }
-
-    /// A shard for a transaction: the preferred one, or the next one no
-    /// transaction of this store has in flight; never `avoid` (a shard that
-    /// just conflicted) unless every shard is taken.
-    fn take(self: &Arc<Self>, avoid: Option<u32>) -> ShardLease {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if avoid == Some(state.preferred) {
-            // Another writer uses it: move elsewhere, at random.
-            state.preferred =
-                (state.preferred + 1 + rand::random_range(0..COUNTER_SHARDS - 1)) % COUNTER_SHARDS;
-        }
-        let preferred = state.preferred;
-        let shard = (0..COUNTER_SHARDS)
-            .map(|k| (preferred + k) % COUNTER_SHARDS)
-            .find(|s| state.in_flight[*s as usize] == 0 && Some(*s) != avoid)
-            .unwrap_or(preferred);
-        state.in_flight[shard as usize] += 1;
-        ShardLease {
-            picker: self.clone(),
-            shard,
-        }
-    }
-
-    fn release(&self, shard: u32) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = &mut state.in_flight[shard as usize];
-        *n = n.saturating_sub(1);
-    }
-}
-
-/// The shard one `record` call writes its counters to, held while it runs.
-#[derive(Debug)]
-struct ShardLease {
-    picker: Arc<ShardPicker>,
-    shard: u32,
-}
-
-impl ShardLease {
-    /// After a transaction conflict: another shard (see [`ShardPicker::take`]).
-    fn move_on(&mut self) {
-        let next = self.picker.take(Some(self.shard));
-        // The old lease is dropped (released) by the assignment.
-        *self = next;
-    }
-}
-
-impl Drop for ShardLease {
-    fn drop(&mut self) {
-        self.picker.release(self.shard);
-    }
 }
 
 /// Partition key of an event's dedupe record.
@@ -846,50 +775,6 @@ mod tests {
             .map(|i| completed(&format!("h{i}"), 1, 0, Some("+16175550000")))
             .collect();
         assert_eq!(self::sizes(&events), vec![98, 2]);
-    }
-
-    #[test]
-    fn concurrent_transactions_of_one_store_take_different_shards() {
-        let picker = Arc::new(ShardPicker::new());
-        let preferred = picker.state.lock().unwrap().preferred;
-        let a = picker.take(None);
-        assert_eq!(a.shard, preferred, "the preferred shard when free");
-        let b = picker.take(None);
-        let c = picker.take(None);
-        assert_eq!(b.shard, (preferred + 1) % COUNTER_SHARDS);
-        assert_eq!(c.shard, (preferred + 2) % COUNTER_SHARDS);
-        drop(a);
-        // Sequential transactions (one Lambda invocation after another) stay on one shard.
-        assert_eq!(picker.take(None).shard, preferred);
-        assert_eq!(picker.take(None).shard, preferred);
-        drop((b, c));
-        let leases: Vec<ShardLease> = (0..COUNTER_SHARDS).map(|_| picker.take(None)).collect();
-        let distinct: HashSet<u32> = leases.iter().map(|l| l.shard).collect();
-        assert_eq!(distinct.len(), COUNTER_SHARDS as usize);
-        // More transactions than shards: they share the preferred one.
-        assert_eq!(picker.take(None).shard, preferred);
-    }
-
-    #[test]
-    fn a_conflict_moves_the_store_to_another_shard() {
-        let picker = Arc::new(ShardPicker::new());
-        let mut lease = picker.take(None);
-        let first = lease.shard;
-        lease.move_on();
-        assert_ne!(lease.shard, first);
-        let state = picker.state.lock().unwrap();
-        assert_eq!(state.preferred, lease.shard, "the next transactions follow");
-        assert_eq!(
-            state.in_flight.iter().sum::<u32>(),
-            1,
-            "the old shard is released"
-        );
-        drop(state);
-        drop(lease);
-        assert_eq!(
-            picker.state.lock().unwrap().in_flight.iter().sum::<u32>(),
-            0
-        );
     }
 
     #[test]
