@@ -1,21 +1,24 @@
-//! The checker's clients, the context every action runs in, and what a
+//! The checker's clients, the context every action runs in (with the
+//! campaign's lease and the audit record of a transition step), and what a
 //! tick reports per campaign: the lowest module of the crate
 //! ([`crate::checker`], [`crate::transition`] and [`crate::failback`] use
 //! it; it uses only [`crate::decide`]).
 
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::{json, Value};
+use tracing::{error, warn};
 
 use shared::cxone::CxoneClient;
-use shared::idempotency::IdempotencyStore;
+use shared::idempotency::{unix_now_ms, IdempotencyStore};
 use shared::invocation::Invocation;
-use shared::store::audit::AuditStore;
+use shared::store::audit::{AuditRecord, AuditStore};
 use shared::store::events::EventStore;
 use shared::store::failover::{Evidence, FailoverRecord, FailoverState, FailoverStore};
-use shared::store::state::StateStore;
+use shared::store::state::{Lease, LeaseError, StateStore};
 
 use crate::decide::Verdict;
 
@@ -105,4 +108,70 @@ pub(crate) fn report(
         evidence,
         message,
     }
+}
+
+/// What every action of the checker uses: its campaign's write lease and the
+/// audit record of each transition step.
+impl FailoverChecker {
+    /// The campaign's write lease, held until the invocation's deadline.
+    pub(crate) async fn lease(&self, skill_id: i64, ctx: &Ctx<'_>) -> Result<Lease, LeaseError> {
+        self.state
+            .acquire_lease(
+                skill_id,
+                &ctx.invocation.request_id,
+                unix_now_ms(),
+                ctx.invocation.deadline.epoch_ms(),
+            )
+            .await
+    }
+
+    /// Releases `lease` (it expires at the deadline if this fails).
+    pub(crate) async fn release(&self, lease: &Lease) {
+        if let Err(e) = self.state.release_lease(lease).await {
+            warn!(error = %e, "could not release the lease; it expires at the deadline");
+        }
+    }
+
+    /// Appends the audit record of a transition step from `before` to
+    /// `after` (a failure is counted and logged, never fatal).
+    pub(crate) async fn audit_transition(
+        &self,
+        before: &FailoverRecord,
+        after: &FailoverRecord,
+        action: &str,
+        why: &str,
+        outcome: &str,
+        ctx: &Ctx<'_>,
+    ) {
+        let record = AuditRecord {
+            skill_id: before.skill_id,
+            at: ctx.time,
+            actor: ctx.actor.to_owned(),
+            action: action.to_owned(),
+            before: state_json(before),
+            after: state_json(after),
+            why: why.to_owned(),
+            outcome: outcome.to_owned(),
+            request_id: ctx.invocation.request_id.clone(),
+            details: json!({
+                "eventId": ctx.event_id,
+                "evidence": after.evidence.as_ref().or(before.evidence.as_ref()),
+                "primarySkillId": before.skill_id,
+                "backupSkillId": after.backup_skill_id.or(before.backup_skill_id),
+            }),
+        };
+        if let Err(e) = self.audit.append(&record).await {
+            ctx.audit_failures.fetch_add(1, Ordering::Relaxed);
+            error!(error = %e, action, "could not write the audit record of a failover transition");
+        }
+    }
+}
+
+fn state_json(record: &FailoverRecord) -> Value {
+    json!({
+        "state": record.state,
+        "step": record.step,
+        "version": record.version,
+        "backupSkillId": record.backup_skill_id,
+    })
 }

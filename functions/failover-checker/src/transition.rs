@@ -4,9 +4,6 @@
 //! ownership on a CXone failure, and audit every step. See the crate's docs
 //! for why each happens exactly once.
 
-use std::sync::atomic::Ordering;
-
-use serde_json::{json, Value};
 use tracing::{error, info, warn};
 
 use shared::cxone::CxoneError;
@@ -14,9 +11,8 @@ use shared::deadline::Deadline;
 use shared::engine::window_guard::GuardAction;
 use shared::guard::{GuardError, WindowGuard};
 use shared::idempotency::unix_now_ms;
-use shared::store::audit::AuditRecord;
 use shared::store::failover::{Evidence, FailoverRecord, FailoverState, Swap, TransitionStep};
-use shared::store::state::{Lease, LeaseError};
+use shared::store::state::LeaseError;
 use shared::store::StoreError;
 
 use crate::decide::Verdict;
@@ -642,62 +638,4 @@ impl FailoverChecker {
         )
         .await;
     }
-
-    pub(crate) async fn lease(&self, skill_id: i64, ctx: &Ctx<'_>) -> Result<Lease, LeaseError> {
-        self.state
-            .acquire_lease(
-                skill_id,
-                &ctx.invocation.request_id,
-                unix_now_ms(),
-                ctx.invocation.deadline.epoch_ms(),
-            )
-            .await
-    }
-
-    pub(crate) async fn release(&self, lease: &Lease) {
-        if let Err(e) = self.state.release_lease(lease).await {
-            warn!(error = %e, "could not release the lease; it expires at the deadline");
-        }
-    }
-
-    pub(crate) async fn audit_transition(
-        &self,
-        before: &FailoverRecord,
-        after: &FailoverRecord,
-        action: &str,
-        why: &str,
-        outcome: &str,
-        ctx: &Ctx<'_>,
-    ) {
-        let record = AuditRecord {
-            skill_id: before.skill_id,
-            at: ctx.time,
-            actor: ctx.actor.to_owned(),
-            action: action.to_owned(),
-            before: state_json(before),
-            after: state_json(after),
-            why: why.to_owned(),
-            outcome: outcome.to_owned(),
-            request_id: ctx.invocation.request_id.clone(),
-            details: json!({
-                "eventId": ctx.event_id,
-                "evidence": after.evidence.as_ref().or(before.evidence.as_ref()),
-                "primarySkillId": before.skill_id,
-                "backupSkillId": after.backup_skill_id.or(before.backup_skill_id),
-            }),
-        };
-        if let Err(e) = self.audit.append(&record).await {
-            ctx.audit_failures.fetch_add(1, Ordering::Relaxed);
-            error!(error = %e, action, "could not write the audit record of a failover transition");
-        }
-    }
-}
-
-fn state_json(record: &FailoverRecord) -> Value {
-    json!({
-        "state": record.state,
-        "step": record.step,
-        "version": record.version,
-        "backupSkillId": record.backup_skill_id,
-    })
 }
