@@ -9,8 +9,9 @@
 //! detail carries too ([`stamp_request_id`] adds it at each function's
 //! response boundary).
 
+use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// An error answer of an HTTP function.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -56,29 +57,34 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "bad_request", message)
     }
-    /// 401: not authenticated (signature missing or wrong).
+    /// 401: not authenticated (the webhook's `X-Signature` missing or
+    /// wrong). One answer whatever failed: the detail names the header,
+    /// never which check it failed.
     pub fn unauthorized() -> Self {
-        Self::new(401, "unauthorized", "authentication failed")
+        Self::new(401, "unauthorized", "authentication failed").with_details(vec![json!({
+            "header": "X-Signature",
+            "problem": "missing, malformed, outside the time tolerance or not matching",
+        })])
     }
     /// 404: unknown campaign or route.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(404, "not_found", message)
     }
-    /// 405: route exists, method does not.
+    /// 405: route exists, method does not (the detail names `method`).
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self::new(405, "method_not_allowed", message)
+        let message = message.into();
+        let detail = json!({"field": "method", "problem": message});
+        Self::new(405, "method_not_allowed", message).with_details(vec![detail])
     }
     /// 409: a request with the same idempotency key is still in progress.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(409, "conflict", message)
     }
-    /// 413: body too large.
+    /// 413: body too large (the detail names `body`).
     pub fn too_large(limit_bytes: usize) -> Self {
-        Self::new(
-            413,
-            "payload_too_large",
-            format!("body exceeds {limit_bytes} bytes"),
-        )
+        let message = format!("body exceeds {limit_bytes} bytes");
+        let detail = json!({"field": "body", "problem": message});
+        Self::new(413, "payload_too_large", message).with_details(vec![detail])
     }
     /// 422: understood but refused (law, limits, reused key with another body).
     pub fn unprocessable(message: impl Into<String>) -> Self {
@@ -140,7 +146,102 @@ pub fn stamp_request_id(status: u16, body: &str, request_id: &str) -> Option<Str
 pub fn parse_skill_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
         ApiError::bad_request(format!("skillId must be a positive integer, got {raw:?}"))
+            .with_details(vec![
+                json!({"field": "skillId", "problem": "must be a positive integer"}),
+            ])
     })
+}
+
+/// Where a JSON body departs from the shape its route reads, and how.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ShapeProblem {
+    /// The field at fault, as a JSON path (`pacing.minRatio`,
+    /// `contacts[3].state`); `body` when the bytes are not JSON or the body
+    /// as a whole has the wrong type.
+    pub field: String,
+    /// What is wrong (serde's words, with the line and column).
+    pub problem: String,
+}
+
+impl ShapeProblem {
+    /// The problem as an error detail, `{"field", "problem"}`.
+    pub fn detail(&self) -> Value {
+        json!({"field": self.field, "problem": self.problem})
+    }
+}
+
+impl std::fmt::Display for ShapeProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
+
+/// Reads a JSON body as `T` (as `serde_json::from_slice` does); a body of
+/// another shape is a [`ShapeProblem`] naming the field at fault: where a
+/// value has the wrong type, or the field missing, unknown or repeated.
+pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ShapeProblem> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = path_text(e.path());
+        shape_problem(&path, e.into_inner())
+    })?;
+    de.end().map_err(|e| shape_problem("", e))?;
+    Ok(value)
+}
+
+/// `pacing.minRatio`, `contacts[3].state`; an empty key as `""`.
+fn path_text(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        let name = match segment {
+            Segment::Seq { index } => {
+                out.push_str(&format!("[{index}]"));
+                continue;
+            }
+            Segment::Map { key } => key.as_str(),
+            Segment::Enum { variant } => variant.as_str(),
+            Segment::Unknown => "?",
+        };
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(&field_name(name));
+    }
+    out
+}
+
+/// A field's name as a rejection names it: as sent, or quoted as a JSON
+/// string (`""`, `" "`) when it is blank, so that the name shows.
+pub fn field_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.trim().is_empty() {
+        std::borrow::Cow::Owned(Value::String(name.to_owned()).to_string())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
+fn shape_problem(path: &str, e: serde_json::Error) -> ShapeProblem {
+    let problem = e.to_string();
+    // Every body the bundle reads is an object: one sent as an array (which
+    // serde reads into a struct by position) is wrong as a whole.
+    let at_root = path.is_empty() || path.starts_with('[');
+    // serde names a missing or repeated field in its message, and the path
+    // is that of the object it belongs to (an unknown field's path ends
+    // with the field already).
+    let named = ["missing field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| problem.strip_prefix(prefix)?.split_once('`'))
+        .map(|(name, _)| name)
+        .filter(|name| !name.is_empty());
+    let field = match (e.is_data(), named) {
+        (false, _) => "body".to_owned(),
+        (true, Some(name)) if at_root => name.to_owned(),
+        (true, Some(name)) => format!("{path}.{name}"),
+        (true, None) if at_root => "body".to_owned(),
+        (true, None) => path.to_owned(),
+    };
+    ShapeProblem { field, problem }
 }
 
 #[cfg(test)]
@@ -153,6 +254,59 @@ mod tests {
         for bad in ["", "0", "-5", "abc", "1.5", "99999999999999999999"] {
             assert_eq!(parse_skill_id(bad).unwrap_err().status, 400, "{bad}");
         }
+    }
+
+    #[test]
+    fn shape_problems_name_the_field() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner {
+            n: u32,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Outer {
+            inner: Inner,
+            list: Vec<Inner>,
+        }
+        let field = |body: &str| from_json::<Outer>(body.as_bytes()).unwrap_err().field;
+        assert_eq!(field(r#"{"inner": {"n": "1"}, "list": []}"#), "inner.n");
+        assert_eq!(
+            field(r#"{"inner": {"n": 1}, "list": [{"n": 1}, {"n": -1}]}"#),
+            "list[1].n"
+        );
+        assert_eq!(field(r#"{"inner": {}, "list": []}"#), "inner.n");
+        assert_eq!(
+            field(r#"{"inner": {"n": 1, "x": 2}, "list": []}"#),
+            "inner.x"
+        );
+        assert_eq!(
+            field(r#"{"inner": {"n": 1}, "inner": {"n": 1}, "list": []}"#),
+            "inner"
+        );
+        assert_eq!(
+            field(r#"{"inner": {"n": 1, "n": 1}, "list": []}"#),
+            "inner.n"
+        );
+        assert_eq!(field(r#"{"inner": {"n": 1}, "list": [], "": 1}"#), r#""""#);
+        assert_eq!(
+            field(r#"{"inner": {"n": 1, "": 1}, "list": []}"#),
+            r#"inner."""#
+        );
+        assert_eq!(
+            field(r#"{"inner": {"n": 1, " ": 1}, "list": []}"#),
+            r#"inner." ""#
+        );
+        assert_eq!(field(r#"{"list": []}"#), "inner");
+        assert_eq!(field(r#"{"inner": {"n": 1}, "list": [] }x"#), "body");
+        assert_eq!(field("[1]"), "body");
+        assert_eq!(field("{"), "body");
+        assert_eq!(field(""), "body");
+        let p = from_json::<Outer>(br#"{"inner": 5, "list": []}"#).unwrap_err();
+        assert_eq!(p.detail()["field"], "inner");
+        assert!(p.to_string().starts_with("inner: invalid type"), "{p}");
     }
 
     #[test]

@@ -201,9 +201,10 @@ pub struct FieldProblem {
 /// Why a config body was refused.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ConfigRejection {
-    /// Not JSON, unknown or missing fields, wrong types (HTTP 400).
+    /// Not JSON, unknown or missing fields, wrong types (HTTP 400), naming
+    /// the field at fault.
     #[error("invalid config: {0}")]
-    Shape(String),
+    Shape(crate::api_error::ShapeProblem),
     /// Understood, but values are unlawful or out of range (HTTP 422).
     #[error("config refused: {} problem(s)", .0.len())]
     Values(Vec<FieldProblem>),
@@ -229,7 +230,7 @@ impl CampaignConfig {
     /// Parses and validates a config body for campaign `skill_id`.
     pub fn parse(body: &[u8], skill_id: i64) -> Result<Self, ConfigRejection> {
         let config: CampaignConfig =
-            serde_json::from_slice(body).map_err(|e| ConfigRejection::Shape(e.to_string()))?;
+            crate::api_error::from_json(body).map_err(ConfigRejection::Shape)?;
         let problems = config.problems(skill_id);
         if problems.is_empty() {
             Ok(config)
@@ -415,12 +416,12 @@ mod tests {
     fn unknown_and_missing_fields_are_shape_errors() {
         let unknown = VALID.replace("\"enabled\": true,", "\"enabled\": true, \"colour\": 1,");
         match CampaignConfig::parse(unknown.as_bytes(), 1) {
-            Err(ConfigRejection::Shape(m)) => assert!(m.contains("colour"), "{m}"),
+            Err(ConfigRejection::Shape(m)) => assert_eq!(m.field, "colour", "{m}"),
             other => panic!("{other:?}"),
         }
         let missing = VALID.replace("\"enabled\": true,", "");
         match CampaignConfig::parse(missing.as_bytes(), 1) {
-            Err(ConfigRejection::Shape(m)) => assert!(m.contains("enabled"), "{m}"),
+            Err(ConfigRejection::Shape(m)) => assert_eq!(m.field, "enabled", "{m}"),
             other => panic!("{other:?}"),
         }
         assert!(matches!(

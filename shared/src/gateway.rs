@@ -11,10 +11,15 @@ use lambda_http::{Body, Request, RequestExt};
 
 use crate::api_error::{parse_skill_id, ApiError};
 
+/// The last request time accepted, in Unix ms: 9999-12-31T23:59:59.999Z.
+pub const LATEST_TIME_MS: i64 = 253_402_300_799_999;
+
 /// The request's envelope, as API Gateway and Lambda describe it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
-    /// `requestContext.timeEpoch`: the time every decision is made as of.
+    /// `requestContext.timeEpoch`: the time every decision is made as of
+    /// (`None` when absent, or outside [`LATEST_TIME_MS`]'s years 1970 to
+    /// 9999, where date arithmetic in a time zone would overflow).
     pub time: Option<DateTime<Utc>>,
     /// `requestContext.authorizer.iam.userArn`, when IAM authorised the call.
     pub actor: Option<String>,
@@ -41,7 +46,9 @@ impl Envelope {
     pub fn of(request: &Request) -> Self {
         let (time, actor, context_request_id, route_key) = match request.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => (
-                DateTime::<Utc>::from_timestamp_millis(ctx.time_epoch),
+                Some(ctx.time_epoch)
+                    .filter(|ms| (0..=LATEST_TIME_MS).contains(ms))
+                    .and_then(DateTime::<Utc>::from_timestamp_millis),
                 ctx.authorizer.as_ref().and_then(|a| {
                     a.iam
                         .as_ref()
@@ -115,8 +122,11 @@ impl Envelope {
 
     /// The request time, or a 400 saying it is missing.
     pub fn require_time(&self) -> Result<DateTime<Utc>, ApiError> {
-        self.time
-            .ok_or_else(|| ApiError::bad_request("request has no requestContext.timeEpoch"))
+        self.time.ok_or_else(|| {
+            ApiError::bad_request("request has no requestContext.timeEpoch").with_details(vec![
+                serde_json::json!({"field": "requestContext.timeEpoch", "problem": "missing or out of range"}),
+            ])
+        })
     }
 
     /// The `{skillId}` path parameter, or a 400 naming it.
@@ -182,5 +192,13 @@ mod tests {
         assert_eq!(e.body, b"{}");
         let e = Envelope::of(&lambda_http::request::from_str(&event(false)).unwrap());
         assert_eq!(e.skill_id(), Ok(42), "else the path's second segment");
+        // A time no clock gives (where zone arithmetic would overflow) is none.
+        for epoch in ["-1", "253402300800000", "9223372036854775807"] {
+            let text = event(true).replace("1795000000000", epoch);
+            let e = Envelope::of(&lambda_http::request::from_str(&text).unwrap());
+            assert_eq!(e.time, None, "{epoch}");
+            let refused = e.require_time().unwrap_err();
+            assert_eq!(refused.details[0]["field"], "requestContext.timeEpoch");
+        }
     }
 }

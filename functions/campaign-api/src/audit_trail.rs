@@ -60,6 +60,12 @@ struct Cursor {
     k: String,
 }
 
+/// A 400 about query parameter `name`, naming it in the details.
+fn param_error(name: &str, message: String) -> ApiError {
+    let detail = json!({"field": name, "problem": message});
+    ApiError::bad_request(message).with_details(vec![detail])
+}
+
 /// The opaque cursor of `skill_id`'s page that ended at sort key `key`.
 pub fn encode_cursor(skill_id: i64, key: &str) -> String {
     let json = serde_json::to_vec(&Cursor {
@@ -73,7 +79,7 @@ pub fn encode_cursor(skill_id: i64, key: &str) -> String {
 /// The sort key inside `cursor`, when it is one of `skill_id`'s; else a 400
 /// naming `cursor`.
 pub fn decode_cursor(skill_id: i64, cursor: &str) -> Result<String, ApiError> {
-    let bad = |why: &str| ApiError::bad_request(format!("cursor: {why}"));
+    let bad = |why: &str| param_error("cursor", format!("cursor: {why}"));
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor.trim())
         .map_err(|e| bad(&format!("not a cursor this API issued ({e})")))?;
@@ -99,9 +105,12 @@ fn parse_time(name: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
         })
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
-            ApiError::bad_request(format!(
-                "{name}: {raw:?} is not an RFC 3339 time such as 2026-03-10T09:00:00-05:00 ({e})"
-            ))
+            param_error(
+                name,
+                format!(
+                    "{name}: {raw:?} is not an RFC 3339 time such as 2026-03-10T09:00:00-05:00 ({e})"
+                ),
+            )
         })
 }
 
@@ -120,32 +129,36 @@ impl AuditParams {
         let to = to.unwrap_or(now + Duration::milliseconds(1));
         let from = from.unwrap_or(to - Duration::hours(24));
         if from > to {
-            return Err(ApiError::bad_request(format!(
-                "from: {} is after to ({})",
-                time_key(from),
-                time_key(to)
-            )));
+            return Err(param_error(
+                "from",
+                format!("from: {} is after to ({})", time_key(from), time_key(to)),
+            ));
         }
         if to - from > Duration::days(MAX_RANGE_DAYS) {
-            return Err(ApiError::bad_request(format!(
-                "from, to: the range is over {MAX_RANGE_DAYS} days; page through shorter ranges"
-            )));
+            return Err(param_error(
+                "from",
+                format!(
+                    "from, to: the range is over {MAX_RANGE_DAYS} days; page through shorter ranges"
+                ),
+            ));
         }
         let kind = match query("kind").map(str::trim) {
             None | Some("") => None,
             Some(k) if k.len() > MAX_KIND_LEN => {
-                return Err(ApiError::bad_request(format!(
-                    "kind: longer than {MAX_KIND_LEN} characters"
-                )))
+                return Err(param_error(
+                    "kind",
+                    format!("kind: longer than {MAX_KIND_LEN} characters"),
+                ))
             }
             Some(k)
                 if !k
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) =>
             {
-                return Err(ApiError::bad_request(format!(
-                    "kind: {k:?} is not an action prefix such as pacing.tune or guard."
-                )))
+                return Err(param_error(
+                    "kind",
+                    format!("kind: {k:?} is not an action prefix such as pacing.tune or guard."),
+                ))
             }
             Some(k) => Some(k.to_owned()),
         };
@@ -157,9 +170,10 @@ impl AuditParams {
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "limit: {raw:?} is not a whole number from 1 to {MAX_LIMIT}"
-                    ))
+                    param_error(
+                        "limit",
+                        format!("limit: {raw:?} is not a whole number from 1 to {MAX_LIMIT}"),
+                    )
                 })?,
         };
         let after = match query("cursor") {
@@ -170,8 +184,9 @@ impl AuditParams {
                 let inside =
                     key.as_str() >= time_key(from).as_str() && key.as_str() < time_key(to).as_str();
                 if !inside {
-                    return Err(ApiError::bad_request(
-                        "cursor: it is outside the from/to range of this query",
+                    return Err(param_error(
+                        "cursor",
+                        "cursor: it is outside the from/to range of this query".into(),
                     ));
                 }
                 Some(key)

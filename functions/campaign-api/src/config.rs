@@ -55,7 +55,10 @@ impl Api {
     ) -> Result<Response<Body>, ApiError> {
         let config =
             CampaignConfig::parse(request.body(), request.skill_id).map_err(|e| match e {
-                ConfigRejection::Shape(message) => ApiError::bad_request(message),
+                ConfigRejection::Shape(problem) => {
+                    ApiError::bad_request(format!("invalid config: {problem}"))
+                        .with_details(vec![problem.detail()])
+                }
                 ConfigRejection::Values(problems) => {
                     ApiError::unprocessable("the config has unlawful or out-of-range values")
                         .with_details(problems.iter().map(|p| json!(p)).collect())

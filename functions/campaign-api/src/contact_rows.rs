@@ -107,7 +107,9 @@ impl Format {
             Some("text/csv") | Some("application/csv") => Ok(Format::Csv),
             Some(other) => Err(ApiError::bad_request(format!(
                 "Content-Type {other} is not supported: send application/json or text/csv"
-            ))),
+            ))
+            .with_details(vec![json!({"header": "Content-Type",
+                "problem": "send application/json or text/csv"})])),
         }
     }
 }
@@ -115,7 +117,14 @@ impl Format {
 fn too_many(n: usize) -> ApiError {
     let mut e = ApiError::too_large(crate::routes::MAX_CONTACTS_BODY_BYTES);
     e.message = format!("{n} contacts in one request; at most {MAX_CONTACTS} are accepted");
+    e.details = vec![json!({"field": "contacts", "problem": e.message})];
     e
+}
+
+/// A 400 for a CSV that cannot be read, naming the body.
+fn unreadable_csv(what: &str, e: &csv::Error) -> ApiError {
+    ApiError::bad_request(format!("{what}: {e}"))
+        .with_details(vec![json!({"field": "body", "problem": e.to_string()})])
 }
 
 fn clean(value: Option<String>) -> Option<String> {
@@ -127,11 +136,11 @@ pub fn parse(body: &[u8], format: Format) -> Result<Vec<ContactRow>, ApiError> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut rows = match format {
         Format::Json => {
-            let parsed: JsonBody = serde_json::from_slice(body).map_err(|e| {
+            let parsed: JsonBody = shared::api_error::from_json(body).map_err(|e| {
                 ApiError::bad_request(format!(
                     "the body must be {{\"contacts\": [{{\"externalId\", \"phoneNumber\", ...}}]}}: {e}"
                 ))
-                .with_details(vec![json!({"field": "contacts", "problem": e.to_string()})])
+                .with_details(vec![e.detail()])
             })?;
             if parsed.contacts.len() > MAX_CONTACTS {
                 return Err(too_many(parsed.contacts.len()));
@@ -141,7 +150,8 @@ pub fn parse(body: &[u8], format: Format) -> Result<Vec<ContactRow>, ApiError> {
         Format::Csv => parse_csv(body)?,
     };
     if rows.is_empty() {
-        return Err(ApiError::bad_request("the upload holds no contacts"));
+        return Err(ApiError::bad_request("the upload holds no contacts")
+            .with_details(vec![json!({"field": "contacts", "problem": "no contacts"})]));
     }
     for (i, row) in rows.iter_mut().enumerate() {
         row.row = i + 1;
@@ -165,17 +175,19 @@ fn parse_csv(body: &[u8]) -> Result<Vec<ContactRow>, ApiError> {
         .from_reader(body);
     let headers = reader
         .headers()
-        .map_err(|e| ApiError::bad_request(format!("the CSV header row cannot be read: {e}")))?
+        .map_err(|e| unreadable_csv("the CSV header row cannot be read", &e))?
         .clone();
     let mut positions: Vec<usize> = Vec::with_capacity(headers.len());
     let mut problems = Vec::new();
     for (i, name) in headers.iter().enumerate() {
+        // A column with a blank name is quoted, so the problem names something.
+        let shown = shared::api_error::field_name(name);
         match COLUMNS.iter().position(|c| *c == name) {
             Some(p) if positions.contains(&p) => {
-                problems.push(json!({"column": name, "problem": "appears twice"}))
+                problems.push(json!({"column": shown, "problem": "appears twice"}))
             }
             Some(p) => positions.push(p),
-            None => problems.push(json!({"column": name, "position": i + 1,
+            None => problems.push(json!({"column": shown, "position": i + 1,
                 "problem": format!("unknown column; the columns are {}", COLUMNS.join(", "))})),
         }
     }
@@ -192,8 +204,7 @@ fn parse_csv(body: &[u8]) -> Result<Vec<ContactRow>, ApiError> {
     }
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record =
-            record.map_err(|e| ApiError::bad_request(format!("the CSV cannot be read: {e}")))?;
+        let record = record.map_err(|e| unreadable_csv("the CSV cannot be read", &e))?;
         if rows.len() >= MAX_CONTACTS {
             return Err(too_many(rows.len() + 1));
         }

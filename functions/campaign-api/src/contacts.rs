@@ -149,7 +149,9 @@ impl Api {
         {
             Some(r) if r.request_hash != hash => Err(ApiError::unprocessable(
                 "this Idempotency-Key uploaded other contacts; use a new key",
-            )),
+            )
+            .with_details(vec![json!({"header": "Idempotency-Key",
+                "problem": "reused with a different request"})])),
             Some(r) => Ok(r),
             None => Ok(UploadRecord {
                 request_hash: hash.to_owned(),

@@ -28,7 +28,7 @@ use tracing::info;
 use failover_checker::FailbackOutcome;
 use shared::api_error::ApiError;
 use shared::deadline::Deadline;
-use shared::engine::window_guard::GuardAction;
+use shared::engine::window_guard::{GuardAction, GuardDecision};
 use shared::guard::{GuardError, WindowGuard};
 use shared::idempotency::http::{request_hash, HttpIdempotency, HttpResponse, IdempotencyKey};
 use shared::idempotency::unix_now_ms;
@@ -80,6 +80,17 @@ fn to_lambda(response: &HttpResponse) -> Response<Body> {
         }
     }
     out
+}
+
+/// The details of a start the window guard refused: the violations, then
+/// what they are about, the request's time (`requestContext.timeEpoch`).
+fn unlawful_now(decision: &GuardDecision) -> Vec<Value> {
+    let mut details: Vec<Value> = decision.violations.iter().map(|v| json!(v)).collect();
+    details.push(
+        json!({"field": "requestContext.timeEpoch", "rule": "calling-window",
+        "problem": decision.reason}),
+    );
+    details
 }
 
 fn guard_error(e: GuardError) -> ApiError {
@@ -337,7 +348,9 @@ impl Api {
             return Err(ApiError::unprocessable(format!(
                 "campaign {} is failed over to skill {skill}: fail back first (POST /campaigns/{}/failback)",
                 request.skill_id, request.skill_id
-            )));
+            ))
+            .with_details(vec![json!({"field": "skillId",
+                "problem": "the campaign is failed over; fail back first"})]));
         }
         let guard = WindowGuard::new(&self.cxone, &self.state, &self.audit);
         let decision = guard
@@ -349,7 +362,7 @@ impl Api {
                 "calling is not lawful now for the campaign's recipients: {}",
                 decision.reason
             ))
-            .with_details(decision.violations.iter().map(|v| json!(v)).collect()));
+            .with_details(unlawful_now(&decision)));
         }
         let was_running = self.is_running(skill, deadline).await?;
         self.cxone
@@ -395,7 +408,7 @@ impl Api {
                 "calling is not lawful now for the campaign's recipients, so the primary could not start: {}",
                 decision.reason
             ))
-            .with_details(decision.violations.iter().map(|v| json!(v)).collect()));
+            .with_details(unlawful_now(&decision)));
         }
         let actor = format!("{} ({reason})", request.actor);
         let invocation = Invocation::new(request.request_id.clone(), *deadline);

@@ -62,10 +62,12 @@ pub struct PacingChange {
 }
 
 impl PacingChange {
-    /// Parses a body: 400 for shape.
+    /// Parses a body: 400 for shape, naming the field at fault.
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        let change: PacingChange = serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("invalid pacing change: {e}")))?;
+        let change: PacingChange = shared::api_error::from_json(body).map_err(|e| {
+            ApiError::bad_request(format!("invalid pacing change: {e}"))
+                .with_details(vec![e.detail()])
+        })?;
         if change.maximum_ratio.is_none()
             && change.abandon_rate_threshold.is_none()
             && change.maximum_ringing_duration.is_none()
@@ -73,7 +75,8 @@ impl PacingChange {
         {
             return Err(ApiError::bad_request(
                 "the body names no field: send maximumRatio, abandonRateThreshold or maximumRingingDuration",
-            ));
+            )
+            .with_details(vec![json!({"field": "body", "problem": "names no field"})]));
         }
         Ok(change)
     }
@@ -190,7 +193,10 @@ impl Api {
             Some(other) => {
                 return Err(ApiError::bad_request(format!(
                     "dryRun must be true or false, not {other:?}"
-                )))
+                ))
+                .with_details(vec![
+                    json!({"field": "dryRun", "problem": "must be true or false"}),
+                ]))
             }
         };
         let change = PacingChange::parse(request.body())?;
@@ -261,7 +267,9 @@ impl Api {
                 prediction.ratio,
                 prediction.period_pct.unwrap_or(f64::NAN)
             ))
-            .with_details(vec![json!({"prediction": prediction})]));
+            .with_details(vec![json!({"field": "maximumRatio",
+                "problem": "the campaign's period is predicted to end above the legal limit",
+                "prediction": prediction})]));
         }
         self.write_pacing(
             request,

@@ -100,7 +100,9 @@ impl Api {
             Some(record) if record.request_hash != hash => {
                 return Err(ApiError::unprocessable(
                     "this Idempotency-Key provisioned another campaign request; use a new key",
-                ))
+                )
+                .with_details(vec![json!({"header": "Idempotency-Key",
+                    "problem": "reused with a different request"})]))
             }
             Some(record) => record,
             None => {

@@ -92,9 +92,9 @@ fn problem(field: &str, text: impl Into<String>) -> Value {
 /// Parses and validates the body as of `time` (the request's time: the
 /// schedule is checked over the year from that day).
 pub fn parse(body: &[u8], time: DateTime<Utc>) -> Result<ProvisioningRequest, ApiError> {
-    let raw: RawBody = serde_json::from_slice(body).map_err(|e| {
+    let raw: RawBody = shared::api_error::from_json(body).map_err(|e| {
         ApiError::bad_request(format!("invalid provisioning request: {e}"))
-            .with_details(vec![problem("body", e.to_string())])
+            .with_details(vec![e.detail()])
     })?;
     let mut problems = Vec::new();
     let skill_name = raw.skill_name.trim().to_owned();
@@ -136,6 +136,12 @@ pub fn parse(body: &[u8], time: DateTime<Utc>) -> Result<ProvisioningRequest, Ap
     let schedule_body = raw.schedule.to_string().into_bytes();
     schedule_deployer::check_request(&schedule_body, time).map_err(|mut e| {
         e.message = format!("schedule: {}", e.message);
+        // The deployer names its fields from the schedule's root.
+        for detail in &mut e.details {
+            if let Some(Value::String(field)) = detail.get_mut("field") {
+                *field = format!("schedule.{field}");
+            }
+        }
         e
     })?;
     let schedule = ScheduleRequest::parse(&schedule_body)
@@ -152,9 +158,11 @@ pub fn parse(body: &[u8], time: DateTime<Utc>) -> Result<ProvisioningRequest, Ap
     }
     let config = match CampaignConfig::parse(config.to_string().as_bytes(), 0) {
         Ok(config) => Some(config),
-        Err(ConfigRejection::Shape(message)) => {
-            return Err(ApiError::bad_request(format!("pacing: {message}"))
-                .with_details(vec![problem("pacing", message)]))
+        Err(ConfigRejection::Shape(shape)) => {
+            // Only `pacing` (and `overrideHoldMinutes`, read above) come from
+            // the body as sent; the config's other fields are built here.
+            return Err(ApiError::bad_request(format!("pacing: {shape}"))
+                .with_details(vec![shape.detail()]));
         }
         Err(ConfigRejection::Values(found)) => {
             problems.extend(found.iter().map(|p| json!(p)));

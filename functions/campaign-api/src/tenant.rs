@@ -51,6 +51,7 @@ pub async fn check_primary(
             "skill {skill_id} is not an outbound Personal Connection skill"
         ))
         .with_details(vec![json!({
+            "field": "skillId",
             "skillId": skill_id,
             "isOutbound": skill.is_outbound,
             "outboundStrategy": skill.outbound_strategy,

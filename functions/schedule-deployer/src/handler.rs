@@ -179,6 +179,8 @@ pub fn violation_detail(v: &Violation) -> Value {
     };
     if let Value::Object(map) = &mut detail {
         map.insert("message".into(), Value::String(message));
+        // The request's field at fault: that day's window.
+        map.insert("field".into(), Value::String(format!("days.{}", v.day)));
     }
     detail
 }
@@ -288,6 +290,7 @@ impl Deployer {
                 "skill {skill_id} is not an outbound Personal Connection skill"
             ))
             .with_details(vec![json!({
+                "field": "skillId",
                 "skillId": skill_id,
                 "isOutbound": skill.is_outbound,
                 "outboundStrategy": skill.outbound_strategy,
@@ -303,7 +306,9 @@ impl Deployer {
                 "skill {skill_id} is not protected by a do-not-call list: no active, non-removed \
                  DNC group scrubs it; link one in CXone before deploying a schedule"
             ))
-            .with_details(vec![json!({"rule": "dnc-protection", "skillId": skill_id})]));
+            .with_details(vec![
+                json!({"field": "skillId", "rule": "dnc-protection", "skillId": skill_id}),
+            ]));
         }
         Ok(())
     }
@@ -578,8 +583,11 @@ fn decide(body: &[u8], time: DateTime<Utc>) -> Result<Decision, ApiError> {
         .with_details(details)
     })?;
     let today = time.with_timezone(&request.schedule.time_zone).date_naive();
-    let period = CheckPeriod::year_from(today)
-        .map_err(|e| ApiError::bad_request(format!("request time out of range: {e}")))?;
+    let period = CheckPeriod::year_from(today).map_err(|e| {
+        ApiError::bad_request(format!("request time out of range: {e}")).with_details(vec![
+            json!({"field": "requestContext.timeEpoch", "problem": "out of range"}),
+        ])
+    })?;
     let areas = recipient_areas(&request.recipient_zones, &request.recipient_states);
     let verdict = check_schedule(&request.schedule, &areas, period, request.on_violation);
     let schedule = match &verdict {
@@ -595,7 +603,10 @@ fn decide(body: &[u8], time: DateTime<Utc>) -> Result<Decision, ApiError> {
         ScheduleVerdict::Clipped(clipped) => clipped.schedule.clone(),
     };
     let plan = plan(&schedule, &areas, period).map_err(|e| {
-        let details = verdict.violations().iter().map(violation_detail).collect();
+        let mut details: Vec<Value> = verdict.violations().iter().map(violation_detail).collect();
+        if details.is_empty() {
+            details.push(json!({"field": "days", "problem": e.to_string()}));
+        }
         match e {
             PlanError::NothingToDial => ApiError::unprocessable(
                 "no lawful calling time is left on any day after clipping; nothing was written",

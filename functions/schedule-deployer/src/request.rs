@@ -23,6 +23,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use shared::api_error::field_name;
 use shared::engine::compliance::{
     cxone_zone_for, parse_zone, Day, DayWindow, HhMm, StateCode, ViolationMode, WeeklySchedule,
 };
@@ -76,6 +77,12 @@ impl RequestRejection {
             RequestRejection::Shape(p) | RequestRejection::Unsupported(p) => p,
         }
     }
+}
+
+/// The path of `key` inside `parent` (`days.monday`); a blank key is
+/// quoted (`days.""`), so the path names something.
+fn member(parent: &str, key: &str) -> String {
+    format!("{parent}.{}", field_name(key))
 }
 
 fn summary(problems: &[FieldProblem]) -> String {
@@ -138,8 +145,9 @@ impl Parser {
     fn parse(mut self, object: &Map<String, Value>) -> Result<ScheduleRequest, RequestRejection> {
         for key in object.keys() {
             if !FIELDS.contains(&key.as_str()) {
+                // A blank key is quoted, so the problem names something.
                 self.bad(
-                    key.clone(),
+                    field_name(key),
                     format!("unknown field; expected {}", FIELDS.join(", ")),
                 );
             }
@@ -211,7 +219,7 @@ impl Parser {
         }
         let mut days = BTreeMap::new();
         for (name, window) in object {
-            let field = format!("days.{name}");
+            let field = member("days", name);
             let Some(day) = Day::ALL.into_iter().find(|d| d.name() == name) else {
                 self.bad(field, "unknown day; expected monday, tuesday, wednesday, thursday, friday, saturday or sunday");
                 continue;
@@ -233,10 +241,7 @@ impl Parser {
         };
         for key in object.keys() {
             if key != "start" && key != "end" {
-                self.bad(
-                    format!("{field}.{key}"),
-                    "unknown field; expected start, end",
-                );
+                self.bad(member(field, key), "unknown field; expected start, end");
             }
         }
         let start = self.time(&format!("{field}.start"), object.get("start"));

@@ -25,6 +25,8 @@ mod auth;
 mod client;
 mod de;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod model;
 mod ops;
 mod settings;
