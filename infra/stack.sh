@@ -8,7 +8,7 @@
 #   infra/stack.sh status                 say what is running (exit 0 when up)
 #
 # `up` writes infra/.stack/env; use it with:  eval "$(infra/stack.sh env)"
-# State lives in infra/.stack/ (gitignored): pids, env, moto.log, sim.log,
+# State lives in infra/.stack/ (gitignored; STACK_STATE_DIR moves it, so that two stacks can run side by side): pids, env, moto.log, sim.log,
 # sim.port, scenario.
 #
 # Environment:
@@ -32,7 +32,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="$ROOT/infra/.stack"
+STATE="${STACK_STATE_DIR:-$ROOT/infra/.stack}"
 PIDS="$STATE/pids"
 ENVF="$STATE/env"
 VENV="$ROOT/.venv"

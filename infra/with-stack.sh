@@ -21,7 +21,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK="$ROOT/infra/stack.sh"
-STATE="$ROOT/infra/.stack"
+STATE="${STACK_STATE_DIR:-$ROOT/infra/.stack}"
 
 die() { echo "with-stack: error: $*" >&2; exit 2; }
 

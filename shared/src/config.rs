@@ -43,6 +43,10 @@ pub struct Config {
     /// invocation of every function shares (a budget in the state table);
     /// unset or 0: no shared budget (each call still honours CXone's 429).
     pub cxone_calls_per_second: Option<u32>,
+    /// `TASK_QUEUE_URL`: the SQS queue a periodic function (tuner, failover
+    /// checker) hands each campaign's work to ([`crate::fanout`]); unset:
+    /// the tick works through every campaign itself.
+    pub task_queue_url: Option<String>,
 }
 
 impl Config {
@@ -100,6 +104,9 @@ impl Config {
             cxone_api_version: optional("CXONE_API_VERSION", DEFAULT_API_VERSION),
             cxone_issuer: issuer.trim_end_matches('/').to_owned(),
             cxone_calls_per_second: calls_per_second,
+            task_queue_url: lookup("TASK_QUEUE_URL")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
         })
     }
 }

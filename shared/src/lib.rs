@@ -8,6 +8,7 @@
 //! - [`engine`]: pure decision code (dialler model, pacing, compliance): no I/O, no clock;
 //! - [`store`]: DynamoDB stores (audit, state: configs, leases, last-written values);
 //! - [`invocation`]: request id and deadline of the invocation being served;
+//! - [`fanout`]: a periodic function's tick as one task per campaign on a queue;
 //! - [`idempotency`]: the Powertools idempotency protocol on DynamoDB;
 //! - [`api_error`]: the HTTP error body shared by every API function;
 //! - [`gateway`]: what every operator route reads from an API Gateway request;
@@ -25,6 +26,7 @@ pub mod config;
 pub mod cxone;
 pub mod deadline;
 pub mod engine;
+pub mod fanout;
 pub mod gateway;
 pub mod guard;
 pub mod idempotency;

@@ -35,6 +35,8 @@ pub struct Deps {
     pub secrets: Arc<dyn SecretSource>,
     /// The CXone client (token cached across warm invocations).
     pub cxone: Arc<CxoneClient>,
+    /// The AWS SDK configuration the clients were built from.
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl Deps {
@@ -73,6 +75,7 @@ impl Deps {
             dynamo,
             secrets,
             cxone,
+            sdk: sdk.clone(),
         })
     }
 
@@ -84,6 +87,16 @@ impl Deps {
     /// The audit store.
     pub fn audit(&self) -> AuditStore {
         AuditStore::new(self.dynamo.clone(), self.config.audit_table.clone())
+    }
+
+    /// The function's task queue (`TASK_QUEUE_URL`), when it fans out.
+    #[cfg(feature = "fanout")]
+    pub fn task_queue(&self) -> Option<crate::fanout::queue::TaskQueue> {
+        let url = self.config.task_queue_url.as_ref()?;
+        Some(crate::fanout::queue::TaskQueue::new(
+            aws_sdk_sqs::Client::new(&self.sdk),
+            url.clone(),
+        ))
     }
 
     /// The idempotency store.

@@ -135,6 +135,7 @@ impl TestStack {
             cxone_api_version: shared::config::DEFAULT_API_VERSION.into(),
             cxone_issuer: sim.base_url(),
             cxone_calls_per_second: None,
+            task_queue_url: None,
         };
         TestStack {
             sim,

@@ -4,10 +4,13 @@
 //!
 //! `main.rs` only builds [`Tuner`] once per cold start and hands it events.
 //!
-//! Modules, each using only those below it: [`tuner`] (one tick: both
-//! passes over the campaigns), [`pace`] (pacing one campaign), [`run`] (the
-//! tick's context and its per-campaign report).
+//! Modules, each using only those below it: [`fanout`] (the tick as one
+//! task per campaign on the tuner's queue: dispatch and tasks), [`tuner`]
+//! (one tick worked through in place: both passes over the campaigns; the
+//! guard and pacing steps a task runs too), [`pace`] (pacing one campaign),
+//! [`run`] (the tick's context and its per-campaign report).
 
+pub mod fanout;
 pub mod pace;
 pub mod run;
 pub mod tuner;
@@ -21,6 +24,7 @@ impl Tuner {
     pub fn new(deps: &Deps) -> Self {
         Self {
             cxone: deps.cxone.clone(),
+            queue: deps.task_queue(),
             state: deps.state(),
             audit: deps.audit(),
             idempotency: deps.idempotency(),

@@ -24,6 +24,8 @@ use tracing::{info, warn, Instrument};
 
 use shared::cxone::CxoneClient;
 use shared::deadline::Deadline;
+use shared::fanout::queue::TaskQueue;
+use shared::fanout::Trigger;
 use shared::guard::{Acting, GuardOutcome, WindowGuard};
 use shared::idempotency::{unix_now_ms, IdempotencyError, IdempotencyStore};
 use shared::invocation::Invocation;
@@ -92,6 +94,9 @@ pub struct TickReport {
 pub struct Tuner {
     /// CXone client (token cached across warm invocations).
     pub cxone: Arc<CxoneClient>,
+    /// The task queue a scheduled event is dispatched to, when the tuner
+    /// fans out (`TASK_QUEUE_URL`).
+    pub queue: Option<TaskQueue>,
     /// State table.
     pub state: StateStore,
     /// Audit table.
@@ -100,8 +105,18 @@ pub struct Tuner {
     pub idempotency: IdempotencyStore,
 }
 
+/// The enabled campaigns, to tell whether a backup skill is a campaign of
+/// its own: listed by a tick, or looked up by a task (which sees one).
+#[derive(Clone, Copy)]
+pub(crate) enum Campaigns<'a> {
+    /// Every enabled campaign's primary skill.
+    Listed(&'a [i64]),
+    /// Read the backup's config when there is one to tell.
+    LookUp,
+}
+
 /// What the guard pass leaves for the pacing pass.
-enum GuardStep {
+pub(crate) enum GuardStep {
     /// The campaign is settled for this tick.
     Done(CampaignReport),
     /// Pace this skill (the campaign's primary or its backup).
@@ -117,12 +132,21 @@ enum Dialling {
 }
 
 impl Tuner {
-    /// Handles one scheduled event: at most once per event id. A duplicate
-    /// delivery of an event that another invocation is still processing is
-    /// a success that does nothing ([`duplicate_delivery`]): no dead letter,
-    /// no `Errors` alarm.
+    /// Handles one invocation: a scheduled event is dispatched as one task
+    /// per campaign when the tuner has a task queue ([`crate::fanout`]),
+    /// else worked through in place ([`Tuner::tick`]), at most once per
+    /// event id; a batch of tasks from the queue is worked on task by task.
+    /// A duplicate delivery of an event that another invocation is still
+    /// processing is a success that does nothing ([`duplicate_delivery`]):
+    /// no dead letter, no `Errors` alarm.
     pub async fn handle(&self, event: &Value, invocation: &Invocation) -> Result<Value, TickError> {
-        let tick = Tick::from_event(event)?;
+        let tick = match Trigger::from_event(event)? {
+            Trigger::Scheduled(tick) => tick,
+            Trigger::Tasks(records) => {
+                let response = self.work_tasks(records, invocation).await;
+                return Ok(serde_json::to_value(response).expect("a batch response serializes"));
+            }
+        };
         let key = format!("{FUNCTION_NAME}#{}", tick.event_id);
         let payload = json!({"id": tick.event_id, "time": tick.time});
         let result = self
@@ -133,8 +157,16 @@ impl Tuner {
                 &invocation.deadline,
                 unix_now_ms(),
                 || async {
-                    let report = self.tick(&tick, invocation).await;
-                    serde_json::to_value(report).map_err(|e| e.to_string())
+                    match &self.queue {
+                        Some(queue) => {
+                            let report = self.dispatch(&tick, queue).await?;
+                            serde_json::to_value(report).map_err(|e| e.to_string())
+                        }
+                        None => {
+                            let report = self.tick(&tick, invocation).await;
+                            serde_json::to_value(report).map_err(|e| e.to_string())
+                        }
+                    }
                 },
             )
             .await;
@@ -175,6 +207,25 @@ impl Tuner {
                 )]
             }
         };
+        self.emit_metrics(
+            tick.time,
+            &campaigns,
+            run.audit_failures.load(Ordering::Relaxed),
+        );
+        TickReport {
+            event_id: tick.event_id.clone(),
+            time: tick.time,
+            campaigns,
+        }
+    }
+
+    /// The tuner's EMF metrics for the campaigns of one tick or one batch.
+    pub(crate) fn emit_metrics(
+        &self,
+        time: DateTime<Utc>,
+        campaigns: &[CampaignReport],
+        audit_failures: u32,
+    ) {
         let count = |f: fn(&CampaignReport) -> usize| campaigns.iter().map(f).sum::<usize>() as f64;
         let mut metrics = Metrics::for_function(FUNCTION_NAME);
         metrics
@@ -191,18 +242,9 @@ impl Tuner {
                 count(|c| usize::from(c.non_compliant)),
                 Unit::Count,
             )
-            .put(
-                "AuditFailures",
-                f64::from(run.audit_failures.load(Ordering::Relaxed)),
-                Unit::Count,
-            )
+            .put("AuditFailures", f64::from(audit_failures), Unit::Count)
             .put("CxoneRetries", self.cxone.retries() as f64, Unit::Count);
-        metrics.emit(tick.time.timestamp_millis());
-        TickReport {
-            event_id: tick.event_id.clone(),
-            time: tick.time,
-            campaigns,
-        }
+        metrics.emit(time.timestamp_millis());
     }
 
     /// The guard pass over every campaign, then the pacing pass over those
@@ -216,7 +258,7 @@ impl Tuner {
             let slice = share(&guard_end, enabled.len() - i);
             let span = tracing::info_span!("campaign", skill_id = stored.skill_id, pass = "guard");
             steps.push(
-                self.guard_campaign(stored, &campaigns, run, &slice)
+                self.guard_campaign(stored, Campaigns::Listed(&campaigns), run, &slice)
                     .instrument(span)
                     .await,
             );
@@ -309,10 +351,10 @@ impl Tuner {
     }
 
     /// The guard pass for one campaign, under its lease.
-    async fn guard_campaign(
+    pub(crate) async fn guard_campaign(
         &self,
         stored: &StoredConfig,
-        campaigns: &[i64],
+        campaigns: Campaigns<'_>,
         run: &Run<'_>,
         deadline: &Deadline,
     ) -> GuardStep {
@@ -333,7 +375,7 @@ impl Tuner {
     async fn guard_under_lease(
         &self,
         stored: &StoredConfig,
-        campaigns: &[i64],
+        campaigns: Campaigns<'_>,
         run: &Run<'_>,
         deadline: &Deadline,
     ) -> GuardStep {
@@ -404,7 +446,7 @@ impl Tuner {
     async fn dialling_skill(
         &self,
         stored: &StoredConfig,
-        campaigns: &[i64],
+        campaigns: Campaigns<'_>,
         run: &Run<'_>,
     ) -> Result<i64, CampaignReport> {
         let skill_id = stored.skill_id;
@@ -422,7 +464,18 @@ impl Tuner {
             }
             Err(why) => return Err(self.failed(stored, None, run, why).await),
         };
-        if dialling != skill_id && campaigns.contains(&dialling) {
+        let backup_is_campaign = match campaigns {
+            _ if dialling == skill_id => false,
+            Campaigns::Listed(ids) => ids.contains(&dialling),
+            Campaigns::LookUp => match self.state.get_config(dialling).await {
+                Ok(config) => config.is_some_and(|c| c.config.enabled),
+                Err(e) => {
+                    let why = format!("reading the backup's config: {e}");
+                    return Err(self.failed(stored, Some(dialling), run, why).await);
+                }
+            },
+        };
+        if backup_is_campaign {
             // The backup is an enabled campaign of its own: it is guarded and
             // paced as that campaign (its own recipients, history and lease),
             // never by two campaigns at once.
@@ -441,7 +494,7 @@ impl Tuner {
 
     /// The pacing pass for one campaign, under its lease; the skill that
     /// dials is checked again (a failover may have happened since the guard pass).
-    async fn pace_campaign(
+    pub(crate) async fn pace_campaign(
         &self,
         stored: &StoredConfig,
         guarded: i64,

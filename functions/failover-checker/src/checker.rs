@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use tracing::{info, warn, Instrument};
 
 use shared::campaign_config::FailoverConfig;
+use shared::fanout::Trigger;
 use shared::idempotency::{unix_now_ms, IdempotencyError};
 use shared::invocation::Invocation;
 use shared::observability::{duplicate_delivery, Metrics, Unit};
@@ -43,6 +44,9 @@ pub enum CheckError {
     /// The report could not be encoded.
     #[error("could not encode the report: {0}")]
     Encode(#[from] serde_json::Error),
+    /// The tick could not be dispatched to the task queue (EventBridge retries).
+    #[error("dispatch failed: {0}")]
+    Dispatch(String),
 }
 
 impl CheckError {
@@ -52,6 +56,7 @@ impl CheckError {
             CheckError::BadEvent(_) => "BadEvent",
             CheckError::Storage(_) => "StorageFailed",
             CheckError::Encode(_) => "EncodeFailed",
+            CheckError::Dispatch(_) => "DispatchFailed",
         }
     }
 }
@@ -97,7 +102,13 @@ impl FailoverChecker {
         event: &Value,
         invocation: &Invocation,
     ) -> Result<Value, CheckError> {
-        let tick = Tick::from_event(event)?;
+        let tick = match Trigger::from_event(event)? {
+            Trigger::Scheduled(tick) => tick,
+            Trigger::Tasks(records) => {
+                let response = self.work_tasks(records, invocation).await;
+                return Ok(serde_json::to_value(response)?);
+            }
+        };
         let key = format!("{FUNCTION_NAME}#{}", tick.event_id);
         let payload = json!({"id": tick.event_id, "time": tick.time});
         let result = self
@@ -108,8 +119,19 @@ impl FailoverChecker {
                 &invocation.deadline,
                 unix_now_ms(),
                 || async {
-                    let report = self.tick(&tick, invocation).await?;
-                    Ok::<Value, CheckError>(serde_json::to_value(report)?)
+                    match &self.queue {
+                        Some(queue) => {
+                            let report = self
+                                .dispatch(&tick, queue)
+                                .await
+                                .map_err(CheckError::Dispatch)?;
+                            Ok::<Value, CheckError>(serde_json::to_value(report)?)
+                        }
+                        None => {
+                            let report = self.tick(&tick, invocation).await?;
+                            Ok::<Value, CheckError>(serde_json::to_value(report)?)
+                        }
+                    }
                 },
             )
             .await;
@@ -159,20 +181,12 @@ impl FailoverChecker {
                 .await;
             campaigns.push(report);
         }
-        let mut metrics = Metrics::for_function(FUNCTION_NAME);
-        metrics
-            .put("CampaignsChecked", campaigns.len() as f64, Unit::Count)
-            .put("Failovers", f64::from(tally.failovers), Unit::Count)
-            .put("Failbacks", f64::from(tally.failbacks), Unit::Count)
-            .put("FailoverResumes", f64::from(tally.resumes), Unit::Count)
-            .put("CampaignFailures", f64::from(tally.failures), Unit::Count)
-            .put(
-                "AuditFailures",
-                f64::from(audit_failures.load(Ordering::Relaxed)),
-                Unit::Count,
-            )
-            .put("CxoneRetries", self.cxone.retries() as f64, Unit::Count);
-        metrics.emit(tick.time.timestamp_millis());
+        self.emit_metrics(
+            tick.time,
+            campaigns.len(),
+            &tally,
+            audit_failures.load(Ordering::Relaxed),
+        );
         Ok(CheckReport {
             event_id: tick.event_id.clone(),
             time: tick.time,
@@ -180,6 +194,28 @@ impl FailoverChecker {
         })
     }
 
+    /// The checker's EMF metrics for the campaigns of one tick or one batch.
+    pub(crate) fn emit_metrics(
+        &self,
+        time: DateTime<Utc>,
+        checked: usize,
+        tally: &Tally,
+        audit_failures: u32,
+    ) {
+        let mut metrics = Metrics::for_function(FUNCTION_NAME);
+        metrics
+            .put("CampaignsChecked", checked as f64, Unit::Count)
+            .put("Failovers", f64::from(tally.failovers), Unit::Count)
+            .put("Failbacks", f64::from(tally.failbacks), Unit::Count)
+            .put("FailoverResumes", f64::from(tally.resumes), Unit::Count)
+            .put("CampaignFailures", f64::from(tally.failures), Unit::Count)
+            .put("AuditFailures", f64::from(audit_failures), Unit::Count)
+            .put("CxoneRetries", self.cxone.retries() as f64, Unit::Count);
+        metrics.emit(time.timestamp_millis());
+    }
+
+    /// Checks one campaign: reads its record, judges, begins or resumes a
+    /// transition; failures are reported, audited and tallied.
     pub(crate) async fn check_campaign(
         &self,
         stored: &StoredConfig,

@@ -67,8 +67,11 @@ pub struct FailoverChecker {
     pub failover: FailoverStore,
     /// Audit trail.
     pub audit: AuditStore,
-    /// Idempotency per EventBridge event id.
+    /// Idempotency per EventBridge event id, and per task.
     pub idempotency: IdempotencyStore,
+    /// The task queue a scheduled event is dispatched to, when the checker
+    /// fans out (`TASK_QUEUE_URL`).
+    pub queue: Option<shared::fanout::queue::TaskQueue>,
 }
 
 /// Who acts, when, in which invocation, for which event (operator: none).
@@ -87,6 +90,16 @@ pub(crate) struct Tally {
     pub(crate) failbacks: u32,
     pub(crate) resumes: u32,
     pub(crate) failures: u32,
+}
+
+impl Tally {
+    /// Adds another tally (a task's) to this one (its batch's).
+    pub(crate) fn add(&mut self, other: &Tally) {
+        self.failovers += other.failovers;
+        self.failbacks += other.failbacks;
+        self.resumes += other.resumes;
+        self.failures += other.failures;
+    }
 }
 
 /// A campaign's report from its failover record (`backup_skill_id` when

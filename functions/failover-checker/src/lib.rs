@@ -18,6 +18,11 @@
 //! `Failovers`, `Failbacks`, `FailoverResumes`, `CampaignsChecked`,
 //! `CampaignFailures`, `AuditFailures`, `CxoneRetries`.
 //!
+//! # Fan-out
+//! With a task queue (`TASK_QUEUE_URL`), a scheduled event only dispatches
+//! one task per campaign; each task checks its campaign on its own
+//! ([`fanout`]), so a slow campaign never delays another's failover.
+//!
 //! # The state machine (item `CAMPAIGN#<id>` / `FAILOVER`)
 //! `primary -> failing_over[stop_requested] -> failing_over[stop_done] ->
 //! on_backup -> failing_back[stop_requested] -> failing_back[stop_done] ->
@@ -58,6 +63,7 @@ pub mod checker;
 pub mod context;
 pub mod decide;
 pub mod failback;
+pub mod fanout;
 pub mod transition;
 
 pub use checker::{
@@ -80,6 +86,7 @@ impl FailoverChecker {
             failover: FailoverStore::new(deps.dynamo.clone(), deps.config.state_table.clone()),
             audit: deps.audit(),
             idempotency: deps.idempotency(),
+            queue: deps.task_queue(),
         }
     }
 }

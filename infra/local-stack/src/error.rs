@@ -34,6 +34,9 @@ pub enum StackError {
     /// shown).
     #[error("secret {secret}: the value is not a JSON object ({reason})")]
     InvalidSecret { secret: String, reason: String },
+    /// An SQS call failed (the call and the SDK's error with its cause).
+    #[error("{0}")]
+    Sqs(String),
     /// Missing or invalid configuration (environment, arguments).
     #[error("{0}")]
     Config(String),

@@ -9,6 +9,8 @@
 //! - [`secret`]: the CXone secret, created or updated.
 //! - [`apigw`]: a local API Gateway (HTTP API, payload v2) in front of
 //!   function binaries, with a settable request clock.
+//! - [`event_source`]: a task queue with its dead-letter queue in moto, and
+//!   Lambda's SQS poller over it (partial batch responses).
 //! - [`runtime`]: a Lambda Runtime API emulator and [`runtime::FunctionProcess`],
 //!   which runs a function binary under it.
 //!
@@ -18,6 +20,7 @@
 pub mod apigw;
 pub mod aws;
 pub mod error;
+pub mod event_source;
 pub mod runtime;
 pub mod secret;
 pub mod tables;

@@ -223,6 +223,44 @@ impl IdempotencyStore {
         Ok(())
     }
 
+    /// The stored response of completed work under `key` (`None` while in
+    /// progress, expired or never claimed): what a tool reads back, e.g. a
+    /// fanned-out task's report.
+    pub async fn stored(&self, key: &str, now_ms: u64) -> Result<Option<Value>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(key.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", &self.table, e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let completed = item
+            .get("status")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+            == Some(STATUS_COMPLETED);
+        let expired = item
+            .get("expiration")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok())
+            .is_some_and(|exp| exp < now_ms / 1000);
+        if !completed || expired {
+            return Ok(None);
+        }
+        let data = item
+            .get("data")
+            .and_then(|v| v.as_s().ok())
+            .map_or("null", String::as_str);
+        serde_json::from_str(data)
+            .map(Some)
+            .map_err(|e| StoreError::corrupt(&self.table, e))
+    }
+
     /// Deletes the claim after failed work so that a retry can run.
     pub async fn release(&self, key: &str) -> Result<(), StoreError> {
         self.client
