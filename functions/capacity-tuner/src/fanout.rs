@@ -40,6 +40,8 @@ pub struct DispatchReport {
     pub time: DateTime<Utc>,
     /// Tasks sent, one per enabled campaign.
     pub dispatched: usize,
+    /// The campaigns sent, in the order sent.
+    pub skill_ids: Vec<i64>,
     /// The campaigns sent first: no recipient may lawfully be called now.
     pub urgent: Vec<i64>,
 }
@@ -95,6 +97,7 @@ impl Tuner {
             event_id: tick.event_id.clone(),
             time: tick.time,
             dispatched,
+            skill_ids: tasks.iter().map(|t| t.skill_id).collect(),
             urgent,
         })
     }

@@ -35,6 +35,8 @@ pub struct DispatchReport {
     pub time: DateTime<Utc>,
     /// Tasks sent, one per campaign with a failover config.
     pub dispatched: usize,
+    /// The campaigns sent, in skill order.
+    pub skill_ids: Vec<i64>,
 }
 
 /// The tasks of one tick: every campaign with a failover config (disabled
@@ -68,6 +70,7 @@ impl FailoverChecker {
             event_id: tick.event_id.clone(),
             time: tick.time,
             dispatched,
+            skill_ids: tasks.iter().map(|t| t.skill_id).collect(),
         })
     }
 

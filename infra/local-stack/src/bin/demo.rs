@@ -41,6 +41,8 @@ mod args;
 mod day;
 #[path = "demo/events.rs"]
 mod events;
+#[path = "demo/fanout.rs"]
+mod fanout;
 #[path = "demo/hours.rs"]
 mod hours;
 #[path = "demo/report.rs"]
@@ -61,6 +63,9 @@ use crate::setup::{DayServices, Stack};
 const TICK_MINUTES: i64 = 5;
 /// How long one function invocation may take.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Processes per fanned-out function (the event source mapping's maximum
+/// concurrency, locally).
+const TASK_WORKERS: usize = 2;
 /// The webhook signing secret `make demo` puts in its webhook secret
 /// (`{"webhookSecrets": [...]}`) and the simulator signs with (webhook-ingest
 /// refuses one under 32 bytes).

@@ -9,16 +9,14 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Duration as ChronoDuration, Timelike, Utc};
 use chrono_tz::Tz;
 use cxone_sim::{Fault, WebhookConfig};
-use local_stack::FunctionProcess;
 use serde_json::{json, Value};
 
 use crate::args::Args;
 use crate::events::{check_event, tick_event};
+use crate::fanout::FannedOut;
 use crate::hours::hour_of;
 use crate::setup::{DayServices, Stack};
-use crate::{
-    DUPLICATE_AT, DUPLICATE_BATCHES, INVOKE_TIMEOUT, TICK_MINUTES, WEBHOOK_OFF, WEBHOOK_ON,
-};
+use crate::{DUPLICATE_AT, DUPLICATE_BATCHES, TICK_MINUTES, WEBHOOK_OFF, WEBHOOK_ON};
 
 /// The tuner's decisions for one campaign in one local hour.
 #[derive(Default)]
@@ -94,6 +92,12 @@ pub struct DayLog {
     pub day_wall: f64,
     /// The last event the tuner got.
     pub last_event: Value,
+    /// Tasks the functions left for redelivery (storage failures, poison).
+    pub task_failures: usize,
+    /// Tasks the ticks dispatched (tuner and checker).
+    pub tasks: usize,
+    /// Batches the local event source mappings invoked the functions with.
+    pub task_batches: usize,
 }
 
 /// Runs the day from the stack's start to `end`, one simulated minute at a time.
@@ -209,16 +213,19 @@ async fn tuner_tick(stack: &Stack, now: DateTime<Utc>, log: &mut DayLog) -> Resu
     let local = now.with_timezone(&stack.zone);
     let event = tick_event(now);
     let t0 = Instant::now();
-    let report = stack
+    let outcome = stack
         .tuner
-        .invoke(event.clone(), INVOKE_TIMEOUT)
+        .tick(event.clone())
         .await
         .map_err(|e| format!("capacity-tuner at {now}: {e}"))?;
     log.spent.0 += t0.elapsed();
     log.last_event = event;
     log.ticks += 1;
     let hour = hour_of(now, &stack.zone);
-    for campaign in report["campaigns"].as_array().into_iter().flatten() {
+    log.task_failures += outcome.failures;
+    log.tasks += outcome.dispatched;
+    log.task_batches += outcome.invocations;
+    for campaign in &outcome.campaigns {
         let skill = campaign["skillId"].as_i64().unwrap_or_default();
         let row = log.rows.entry((skill, hour)).or_default();
         if let Some(ratio) = campaign["maximumRatio"].as_f64() {
@@ -241,7 +248,7 @@ async fn tuner_tick(stack: &Stack, now: DateTime<Utc>, log: &mut DayLog) -> Resu
 /// Invokes failover-checker with the schedule's event at `now` and records
 /// the failovers it reports (and the first three campaign failures as notes).
 async fn checker_tick(
-    checker: &FunctionProcess,
+    checker: &FannedOut,
     now: DateTime<Utc>,
     zone: &Tz,
     log: &mut DayLog,
@@ -249,14 +256,17 @@ async fn checker_tick(
     let local = now.with_timezone(zone);
     let event = check_event(now);
     let t0 = Instant::now();
-    let report = checker
-        .invoke(event.clone(), INVOKE_TIMEOUT)
+    let outcome = checker
+        .tick(event.clone())
         .await
         .map_err(|e| format!("failover-checker at {now}: {e}"))?;
+    log.task_failures += outcome.failures;
+    log.tasks += outcome.dispatched;
+    log.task_batches += outcome.invocations;
     log.spent.1 += t0.elapsed();
     log.checks += 1;
     log.last_check = event;
-    for campaign in report["campaigns"].as_array().into_iter().flatten() {
+    for campaign in &outcome.campaigns {
         match campaign["outcome"].as_str() {
             Some("failed_over") => {
                 let ev = &campaign["evidence"];

@@ -9,14 +9,14 @@ use std::sync::atomic::Ordering;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use cxone_sim::TruthCounters;
 use local_stack::apigw::ApiGateway;
-use serde_json::Value;
 use shared::store::audit::{AuditRecord, AuditStore};
 use shared::store::events::{Counts, EventStore};
 
 use crate::day::{DayLog, FailoverSeen, WebhookHour};
+use crate::fanout::TickOutcome;
 use crate::hours::{hour_of, minute_time};
 use crate::setup::{DayServices, Stack};
-use crate::{INVOKE_TIMEOUT, WEBHOOK_OUTCOMES};
+use crate::WEBHOOK_OUTCOMES;
 
 /// `num` as a percentage of `den` (0 when `den` is 0).
 fn pct(num: f64, den: f64) -> f64 {
@@ -482,15 +482,11 @@ pub async fn replay_last_events(
     services: &DayServices,
     log: &DayLog,
     audit: &AuditStore,
-) -> Result<(Value, usize), String> {
-    let replay = stack
-        .tuner
-        .invoke(log.last_event.clone(), INVOKE_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<(TickOutcome, usize), String> {
+    let replay = stack.tuner.replay(&log.last_event).await?;
     if let (Some(checker), false) = (&services.checker, log.last_check.is_null()) {
         checker
-            .invoke(log.last_check.clone(), INVOKE_TIMEOUT)
+            .replay(&log.last_check)
             .await
             .map_err(|e| format!("failover-checker replay: {e}"))?;
     }
@@ -506,7 +502,7 @@ pub async fn replay_last_events(
 }
 
 /// The notes, the real time spent, and the day's counts with the replay's outcome.
-pub fn print_closing(log: &DayLog, audit_total: usize, replay: &Value, after: usize) {
+pub fn print_closing(log: &DayLog, audit_total: usize, replay: &TickOutcome, after: usize) {
     println!();
     for note in &log.notes {
         println!("  note: {note}");
@@ -518,8 +514,10 @@ pub fn print_closing(log: &DayLog, audit_total: usize, replay: &Value, after: us
         log.spent.2.as_secs_f64()
     );
     println!(
-        "{} ticks through the capacity-tuner binary{} in {:.1} s; audit records: {audit_total}; \
-         replaying the last events: {} campaigns reported, {} new audit records",
+        "{} ticks through the capacity-tuner binary{} in {:.1} s ({} campaign tasks in {} batches, \
+         left for redelivery: {}); \
+         audit records: {audit_total}; replaying the last events and their tasks: {} campaigns \
+         reported, {} new audit records",
         log.ticks,
         if log.checks > 0 {
             format!(", {} through failover-checker", log.checks)
@@ -527,7 +525,10 @@ pub fn print_closing(log: &DayLog, audit_total: usize, replay: &Value, after: us
             String::new()
         },
         log.day_wall,
-        replay["campaigns"].as_array().map_or(0, Vec::len),
+        log.tasks,
+        log.task_batches,
+        log.task_failures,
+        replay.campaigns.len(),
         after - audit_total
     );
 }

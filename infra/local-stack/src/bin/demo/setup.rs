@@ -12,11 +12,14 @@ use cxone_sim::{AdminClient, Scenario, WebhookConfig};
 use local_stack::apigw::{ApiClock, ApiGateway, CAMPAIGN_API_ROUTES};
 use local_stack::{FunctionProcess, TableNames};
 use serde_json::{json, Value};
+use shared::idempotency::IdempotencyStore;
 
 use crate::args::Args;
 use crate::events::config_event;
+use crate::fanout::FannedOut;
 use crate::{
-    INVOKE_TIMEOUT, WEBHOOK_BATCH, WEBHOOK_OFF, WEBHOOK_ON, WEBHOOK_OUTCOMES, WEBHOOK_SECRET,
+    INVOKE_TIMEOUT, TASK_WORKERS, WEBHOOK_BATCH, WEBHOOK_OFF, WEBHOOK_ON, WEBHOOK_OUTCOMES,
+    WEBHOOK_SECRET,
 };
 
 /// The local stack the day runs on: the scenario, the simulator, the demo's
@@ -44,8 +47,11 @@ pub struct Stack {
     pub function_env: Vec<(String, String)>,
     /// campaign-api under the Runtime API emulator.
     pub api: Arc<FunctionProcess>,
-    /// capacity-tuner under the Runtime API emulator.
-    pub tuner: FunctionProcess,
+    /// capacity-tuner under the Runtime API emulator, fanned out through
+    /// its task queue.
+    pub tuner: FannedOut,
+    /// The local SQS (the task queues).
+    pub sqs: aws_sdk_sqs::Client,
     /// The simulator's time when the day starts.
     pub start: DateTime<Utc>,
     /// The scenario's skills, in its order.
@@ -64,8 +70,8 @@ pub struct DayServices {
     pub gateway: Option<ApiGateway>,
     /// The simulator's webhook settings (unless `--no-webhook`).
     pub webhook: Option<WebhookConfig>,
-    /// failover-checker, when a campaign has a failover and it is built.
-    pub checker: Option<FunctionProcess>,
+    /// failover-checker (fanned out), when a campaign has a failover and it is built.
+    pub checker: Option<FannedOut>,
 }
 
 /// A variable of the local stack's environment, required.
@@ -92,7 +98,7 @@ fn binary(name: &str) -> Result<PathBuf, String> {
 }
 
 /// Starts the function `name` under the Runtime API emulator.
-async fn spawn(name: &str, env: &[(String, String)]) -> Result<FunctionProcess, String> {
+pub(crate) async fn spawn(name: &str, env: &[(String, String)]) -> Result<FunctionProcess, String> {
     FunctionProcess::spawn(binary(name)?, env.to_vec())
         .await
         .map_err(|e| e.to_string())
@@ -143,7 +149,16 @@ impl Stack {
             create_tables_and_secret(&sdk, &dynamo, &tables, &prefix, &scenario).await?;
         let function_env = function_env(&tables, &secret_id, &issuer);
         let api = Arc::new(spawn("campaign-api", &function_env).await?);
-        let tuner = spawn("capacity-tuner", &function_env).await?;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let tuner = FannedOut::start(
+            "capacity-tuner",
+            &function_env,
+            &sqs,
+            &prefix,
+            TASK_WORKERS,
+            IdempotencyStore::new(dynamo.clone(), tables.idempotency.clone()),
+        )
+        .await?;
 
         let start = admin.clock().await.map_err(|e| e.to_string())?;
         let skills: Vec<i64> = scenario.skills.iter().map(|s| s.skill_id).collect();
@@ -169,6 +184,7 @@ impl Stack {
             function_env,
             api,
             tuner,
+            sqs,
             start,
             skills,
             failover_pairs,
@@ -190,6 +206,12 @@ impl Stack {
                 .with_timezone(&self.zone)
                 .format("%a %Y-%m-%d %H:%M"),
             self.scenario.time_zone
+        );
+        println!(
+            "  fan-out: each tick dispatches one task per campaign to an SQS queue in moto; \
+             a local event source mapping hands them back in batches of {} to {} processes",
+            self.tuner.source.batch_size,
+            self.tuner.workers.len()
         );
     }
 }
@@ -357,13 +379,19 @@ async fn start_webhooks(
 
 /// failover-checker, when a campaign has a failover and the binary is
 /// built (without it the day runs and says so).
-async fn start_checker(stack: &Stack, args: &Args) -> Result<Option<FunctionProcess>, String> {
+async fn start_checker(stack: &Stack, args: &Args) -> Result<Option<FannedOut>, String> {
     let checker = match (stack.failover_pairs.is_empty(), binary("failover-checker")) {
         (true, _) => None,
-        (false, Ok(path)) => Some(
-            FunctionProcess::spawn(path, stack.function_env.clone())
-                .await
-                .map_err(|e| e.to_string())?,
+        (false, Ok(_)) => Some(
+            FannedOut::start(
+                "failover-checker",
+                &stack.function_env,
+                &stack.sqs,
+                &stack.prefix,
+                TASK_WORKERS,
+                IdempotencyStore::new(stack.dynamo.clone(), stack.tables.idempotency.clone()),
+            )
+            .await?,
         ),
         (false, Err(_)) => {
             println!(
