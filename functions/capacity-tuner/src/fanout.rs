@@ -7,7 +7,8 @@
 //! of campaigns none of whose recipients may lawfully be called at the
 //! tick's time (judged from the stored config alone, no CXone call), so that
 //! with a backlog their stops are made before anyone's pacing; and each task
-//! runs the guard before pacing, within half of its CXone time.
+//! runs the guard before pacing (under one lease), within half of its CXone
+//! time.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -25,7 +26,7 @@ use shared::invocation::{Invocation, Tick};
 use shared::store::state::StoredConfig;
 
 use crate::run::{CampaignReport, Run, FUNCTION_NAME};
-use crate::tuner::{Campaigns, GuardStep, Tuner};
+use crate::tuner::Tuner;
 
 /// A task that waited longer than one tick period is superseded by the next tick.
 pub const STALE_AFTER: Staleness = Staleness(Duration::from_secs(300));
@@ -209,20 +210,56 @@ impl Tuner {
         let run = Run::new(&tick, invocation, &self.audit);
         let cxone_deadline = invocation.deadline.for_cxone();
         let guard_end = cxone_deadline.capped_after(cxone_deadline.remaining() / 2);
-        let report = match self
-            .guard_campaign(&stored, Campaigns::LookUp, &run, &guard_end)
-            .await
-        {
-            GuardStep::Done(report) => report,
-            GuardStep::Pace(skill_id) => {
-                self.pace_campaign(&stored, skill_id, &run, &cxone_deadline)
-                    .await
-            }
-        };
+        let report = self
+            .guard_and_pace(&stored, &run, &guard_end, &cxone_deadline)
+            .await;
         audit_failures.fetch_add(
             run.audit_failures.load(Ordering::Relaxed),
             Ordering::Relaxed,
         );
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::campaign_config::CampaignConfig;
+
+    fn stored(skill_id: i64, zones: &[&str], enabled: bool) -> StoredConfig {
+        let body = serde_json::json!({"enabled": enabled, "timeZone": zones[0],
+            "recipientTimeZones": zones,
+            "pacing": {"targetAbandonPct": 2.5, "minRatio": 1.0, "maxRatio": 3.0}});
+        StoredConfig {
+            skill_id,
+            config: CampaignConfig::parse(body.to_string().as_bytes(), skill_id).unwrap(),
+            version: 1,
+            updated_at: "2026-03-01T00:00:00Z".parse().unwrap(),
+            updated_by: "test".into(),
+            created_at: None,
+        }
+    }
+
+    #[test]
+    fn campaigns_whose_recipients_may_not_be_called_go_first() {
+        // 21:30 in New York (past 21:00), 20:30 in Chicago, 18:30 in Los Angeles.
+        let tick = Tick {
+            event_id: "e".into(),
+            time: "2026-03-11T01:30:00Z".parse().unwrap(),
+        };
+        let configs = [
+            stored(1, &["America/Los_Angeles"], true),
+            stored(2, &["America/New_York"], true),
+            stored(3, &["America/New_York", "America/Chicago"], true),
+            stored(4, &["America/New_York"], false),
+            stored(5, &["America/New_York"], true),
+        ];
+        let (tasks, urgent) = tasks_for(&tick, &configs);
+        let order: Vec<i64> = tasks.iter().map(|t| t.skill_id).collect();
+        assert_eq!(order, [2, 5, 1, 3], "urgent first, disabled left out");
+        assert_eq!(urgent, [2, 5]);
+        assert!(tasks
+            .iter()
+            .all(|t| t.event_id == "e" && t.time == tick.time));
     }
 }

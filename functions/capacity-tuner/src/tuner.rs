@@ -108,7 +108,7 @@ pub struct Tuner {
 /// The enabled campaigns, to tell whether a backup skill is a campaign of
 /// its own: listed by a tick, or looked up by a task (which sees one).
 #[derive(Clone, Copy)]
-pub(crate) enum Campaigns<'a> {
+enum Campaigns<'a> {
     /// Every enabled campaign's primary skill.
     Listed(&'a [i64]),
     /// Read the backup's config when there is one to tell.
@@ -116,7 +116,7 @@ pub(crate) enum Campaigns<'a> {
 }
 
 /// What the guard pass leaves for the pacing pass.
-pub(crate) enum GuardStep {
+enum GuardStep {
     /// The campaign is settled for this tick.
     Done(CampaignReport),
     /// Pace this skill (the campaign's primary or its backup).
@@ -351,7 +351,7 @@ impl Tuner {
     }
 
     /// The guard pass for one campaign, under its lease.
-    pub(crate) async fn guard_campaign(
+    async fn guard_campaign(
         &self,
         stored: &StoredConfig,
         campaigns: Campaigns<'_>,
@@ -494,7 +494,7 @@ impl Tuner {
 
     /// The pacing pass for one campaign, under its lease; the skill that
     /// dials is checked again (a failover may have happened since the guard pass).
-    pub(crate) async fn pace_campaign(
+    async fn pace_campaign(
         &self,
         stored: &StoredConfig,
         guarded: i64,
@@ -522,6 +522,45 @@ impl Tuner {
                 CampaignReport::new(stored.skill_id, None, "skipped", Some(why))
             }
             Err(why) => self.failed(stored, Some(guarded), run, why).await,
+        };
+        self.release(&lease).await;
+        report
+    }
+
+    /// One campaign's guard, then its pacing, under one lease (a task's
+    /// work): while the lease is held no other writer of the bundle fails
+    /// the campaign over or back, so the skill the guard found is the one
+    /// to pace. The guard may use CXone until `guard_deadline`, pacing
+    /// until `deadline`.
+    pub(crate) async fn guard_and_pace(
+        &self,
+        stored: &StoredConfig,
+        run: &Run<'_>,
+        guard_deadline: &Deadline,
+        deadline: &Deadline,
+    ) -> CampaignReport {
+        let lease = match self.take_lease(stored, run).await {
+            Ok(lease) => lease,
+            Err(report) => return report,
+        };
+        let report = match self
+            .guard_under_lease(stored, Campaigns::LookUp, run, guard_deadline)
+            .await
+        {
+            GuardStep::Done(report) => report,
+            GuardStep::Pace(skill_id) => {
+                let pacer = Pacer {
+                    cxone: &self.cxone,
+                    state: &self.state,
+                };
+                match pacer
+                    .decide_and_write(stored, skill_id, run, deadline)
+                    .await
+                {
+                    Ok(report) => report,
+                    Err(why) => self.failed(stored, Some(skill_id), run, why).await,
+                }
+            }
         };
         self.release(&lease).await;
         report

@@ -277,3 +277,26 @@ fn every_function_has_a_sample_event_and_env_json_entry() {
         );
     }
 }
+
+#[test]
+fn task_batch_events_are_sqs_events_of_valid_tasks() {
+    for file in [
+        "infra/events/capacity-tuner-tasks.json",
+        "infra/events/failover-checker-tasks.json",
+    ] {
+        let v = read_json(file);
+        let sqs: aws_lambda_events::event::sqs::SqsEvent =
+            serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(!sqs.records.is_empty(), "{file}");
+        match shared::fanout::Trigger::from_event(&v).unwrap() {
+            shared::fanout::Trigger::Tasks(records) => {
+                assert_eq!(records.len(), sqs.records.len(), "{file}");
+                for record in records {
+                    let task = record.task.unwrap_or_else(|e| panic!("{file}: {e}"));
+                    assert_eq!(task.time.to_rfc3339(), "2026-03-10T14:05:00+00:00");
+                }
+            }
+            other => panic!("{file}: read as {other:?}"),
+        }
+    }
+}
