@@ -27,7 +27,9 @@ use crate::decide::{
 use crate::transition::Direction;
 
 use crate::context::{report, Ctx, Tally};
-pub use crate::context::{CampaignReport, FailoverChecker, FUNCTION_NAME, OWNER_CLOCK_MARGIN_MS};
+pub use crate::context::{
+    CampaignReport, CheckOutcome, FailoverChecker, FUNCTION_NAME, OWNER_CLOCK_MARGIN_MS,
+};
 
 /// Longest accepted EventBridge event id.
 pub use shared::invocation::MAX_EVENT_ID_CHARS;
@@ -259,7 +261,7 @@ impl FailoverChecker {
             _ if !stored.config.enabled => Ok(report(
                 &record,
                 Some(config.backup_skill_id),
-                "disabled",
+                CheckOutcome::Disabled,
                 None,
                 None,
                 None,
@@ -267,7 +269,7 @@ impl FailoverChecker {
             _ if paused => Ok(report(
                 &record,
                 Some(config.backup_skill_id),
-                "paused",
+                CheckOutcome::Paused,
                 None,
                 None,
                 Some("paused by an operator: not evaluated until resumed".into()),
@@ -342,7 +344,7 @@ impl FailoverChecker {
             PrimaryDecision::Stale => Ok(report(
                 &record,
                 backup,
-                "stale",
+                CheckOutcome::Stale,
                 Some(verdict),
                 Some(evidence),
                 Some("the event is older than the last check".into()),
@@ -354,16 +356,16 @@ impl FailoverChecker {
                         .map_err(|e| (Some(evidence.clone()), e))?;
                 }
                 let (outcome, message) = match verdict {
-                    Verdict::Low => ("watching", format!(
+                    Verdict::Low => (CheckOutcome::Watching, format!(
                         "success rate below the threshold since {}; failing over once it has held for {} minutes",
                         streak.since.map(|t| t.to_rfc3339()).unwrap_or_default(),
                         crate::decide::CONFIRM.num_minutes()
                     )),
-                    Verdict::InsufficientSamples => ("insufficient_samples", format!(
+                    Verdict::InsufficientSamples => (CheckOutcome::InsufficientSamples, format!(
                         "{} outcomes in the window, fewer than the {} needed to decide",
                         evidence.samples, config.min_samples
                     )),
-                    Verdict::Middling | Verdict::Recovered => ("healthy", "success rate at or above the threshold".into()),
+                    Verdict::Middling | Verdict::Recovered => (CheckOutcome::Healthy, "success rate at or above the threshold".into()),
                 };
                 Ok(report(
                     &record,
@@ -407,7 +409,7 @@ impl FailoverChecker {
             return Ok(report(
                 &record,
                 backup,
-                "on_backup",
+                CheckOutcome::OnBackup,
                 None,
                 None,
                 Some("on backup; automatic failback is off: an operator fails back".into()),
@@ -426,7 +428,7 @@ impl FailoverChecker {
             BackupDecision::Stale => Ok(report(
                 &record,
                 backup,
-                "stale",
+                CheckOutcome::Stale,
                 Some(verdict),
                 Some(evidence),
                 Some("the event is older than the last check".into()),
@@ -444,7 +446,7 @@ impl FailoverChecker {
                 Ok(report(
                     &record,
                     backup,
-                    "on_backup",
+                    CheckOutcome::OnBackup,
                     Some(verdict),
                     Some(evidence),
                     Some(reason),
@@ -508,7 +510,7 @@ pub(crate) fn failed(
         skill_id,
         backup_skill_id,
         state,
-        outcome: "failed".into(),
+        outcome: CheckOutcome::Failed,
         verdict: None,
         evidence,
         message: Some(message),

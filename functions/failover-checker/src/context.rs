@@ -37,13 +37,8 @@ pub struct CampaignReport {
     pub backup_skill_id: Option<i64>,
     /// The state after this tick.
     pub state: FailoverState,
-    /// `healthy`, `insufficient_samples`, `watching` (low, not yet confirmed),
-    /// `failed_over`, `on_backup`, `failed_back`, `resumed` (finished a
-    /// transition another invocation began), `in_progress` (another
-    /// invocation is carrying one out), `deferred` (another writer holds the
-    /// campaign's lease), `stale` (an event older than the last check),
-    /// `disabled`, `paused` (an operator paused it), `failed`.
-    pub outcome: String,
+    /// What the check did.
+    pub outcome: CheckOutcome,
     /// What the counters said, when read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
@@ -53,6 +48,39 @@ pub struct CampaignReport {
     /// Why, or what failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// What a check did for one campaign (the report's `outcome`, in
+/// snake_case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    /// At or above the threshold.
+    Healthy,
+    /// Fewer outcomes than `minSamples`: no conclusion either way.
+    InsufficientSamples,
+    /// Below the threshold, not yet confirmed.
+    Watching,
+    /// This check failed the campaign over.
+    FailedOver,
+    /// On its backup; no failback due.
+    OnBackup,
+    /// This check failed the campaign back.
+    FailedBack,
+    /// Finished a transition another invocation began.
+    Resumed,
+    /// Another invocation is carrying a transition out.
+    InProgress,
+    /// Another writer holds the campaign's lease; the next tick decides.
+    Deferred,
+    /// An event older than the last check.
+    Stale,
+    /// The campaign is disabled (or has no failover config any more).
+    Disabled,
+    /// An operator paused it.
+    Paused,
+    /// The check failed (storage or CXone); audited, retried next tick.
+    Failed,
 }
 
 /// The checker with its clients, built once per cold start.
@@ -107,7 +135,7 @@ impl Tally {
 pub(crate) fn report(
     record: &FailoverRecord,
     backup_skill_id: Option<i64>,
-    outcome: &str,
+    outcome: CheckOutcome,
     verdict: Option<Verdict>,
     evidence: Option<Evidence>,
     message: Option<String>,
@@ -116,7 +144,7 @@ pub(crate) fn report(
         skill_id: record.skill_id,
         backup_skill_id: record.backup_skill_id.or(backup_skill_id),
         state: record.state,
-        outcome: outcome.to_owned(),
+        outcome,
         verdict,
         evidence,
         message,

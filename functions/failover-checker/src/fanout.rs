@@ -20,7 +20,7 @@ use shared::invocation::{Invocation, Tick};
 use shared::store::failover::FailoverState;
 use shared::store::state::StoredConfig;
 
-use crate::context::{CampaignReport, Ctx, FailoverChecker, Tally, FUNCTION_NAME};
+use crate::context::{CampaignReport, CheckOutcome, Ctx, FailoverChecker, Tally, FUNCTION_NAME};
 
 /// A task that waited longer than two tick periods is superseded by the ticks since.
 pub const STALE_AFTER: Staleness = Staleness(Duration::from_secs(120));
@@ -186,7 +186,7 @@ impl FailoverChecker {
                 skill_id: task.skill_id,
                 backup_skill_id: None,
                 state: FailoverState::Primary,
-                outcome: "disabled".into(),
+                outcome: CheckOutcome::Disabled,
                 verdict: None,
                 evidence: None,
                 message: Some("the campaign no longer has a failover config".into()),

@@ -67,7 +67,7 @@ pub mod fanout;
 pub mod transition;
 
 pub use checker::{
-    CampaignReport, CheckError, CheckReport, FailoverChecker, Tick, FUNCTION_NAME,
+    CampaignReport, CheckError, CheckOutcome, CheckReport, FailoverChecker, Tick, FUNCTION_NAME,
     OWNER_CLOCK_MARGIN_MS,
 };
 pub use failback::{FailbackError, FailbackOutcome};

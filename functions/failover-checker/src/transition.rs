@@ -17,7 +17,9 @@ use shared::store::StoreError;
 
 use crate::decide::Verdict;
 
-use crate::context::{report, CampaignReport, Ctx, FailoverChecker, Tally, OWNER_CLOCK_MARGIN_MS};
+use crate::context::{
+    report, CampaignReport, CheckOutcome, Ctx, FailoverChecker, Tally, OWNER_CLOCK_MARGIN_MS,
+};
 
 /// Whether a transition started the skill it moves to.
 pub(crate) enum Started {
@@ -60,7 +62,7 @@ fn resumed_report(
             Ok(report(
                 &done,
                 done.backup_skill_id,
-                "resumed",
+                CheckOutcome::Resumed,
                 None,
                 evidence,
                 Some(format!("completed an interrupted {}", direction.name())),
@@ -69,7 +71,7 @@ fn resumed_report(
         Ok(None) => Ok(report(
             record,
             record.backup_skill_id,
-            "in_progress",
+            CheckOutcome::InProgress,
             None,
             evidence,
             Some("another invocation took the transition over first".into()),
@@ -174,7 +176,7 @@ impl FailoverChecker {
         let lease = match self.lease(skill_id, ctx).await {
             Ok(lease) => lease,
             Err(LeaseError::Held { owner, .. }) => {
-                return Ok(report(&record, Some(backup_skill_id), "deferred", Some(verdict), Some(evidence), Some(format!("another writer ({owner}) holds the campaign's lease; the next tick decides again"))));
+                return Ok(report(&record, Some(backup_skill_id), CheckOutcome::Deferred, Some(verdict), Some(evidence), Some(format!("another writer ({owner}) holds the campaign's lease; the next tick decides again"))));
             }
             Err(LeaseError::Store(e)) => {
                 return Err((Some(evidence), format!("taking the campaign's lease: {e}")))
@@ -232,8 +234,8 @@ impl FailoverChecker {
             Direction::Back => tally.failbacks += 1,
         }
         let outcome = match direction {
-            Direction::Over => "failed_over",
-            Direction::Back => "failed_back",
+            Direction::Over => CheckOutcome::FailedOver,
+            Direction::Back => CheckOutcome::FailedBack,
         };
         Ok(report(
             &done,
@@ -263,7 +265,7 @@ impl FailoverChecker {
         Ok(report(
             &now,
             Some(backup_skill_id),
-            "in_progress",
+            CheckOutcome::InProgress,
             Some(grounds.verdict),
             Some(grounds.evidence.clone()),
             Some(format!(
@@ -287,7 +289,7 @@ impl FailoverChecker {
             return Ok(report(
                 &record,
                 record.backup_skill_id,
-                "in_progress",
+                CheckOutcome::InProgress,
                 None,
                 None,
                 None,
@@ -298,7 +300,7 @@ impl FailoverChecker {
             return Ok(report(
                 &record,
                 record.backup_skill_id,
-                "in_progress",
+                CheckOutcome::InProgress,
                 None,
                 evidence,
                 Some(format!(
@@ -314,7 +316,7 @@ impl FailoverChecker {
                 return Ok(report(
                     &record,
                     record.backup_skill_id,
-                    "deferred",
+                    CheckOutcome::Deferred,
                     None,
                     evidence,
                     Some(format!(
